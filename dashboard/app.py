@@ -1,0 +1,93 @@
+"""Gradient & Scaling Lab: the Streamlit entry point.
+
+    streamlit run dashboard/app.py
+
+Builds the multipage app with ``st.navigation`` from the registry in
+``dashboard/registry.py``; the sidebar holds lecture mode, the plot export format and
+the "share this view" link. Every widget's value lives in the URL (see
+``dashboard/widgets.py``), so a copied URL reopens the same view.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import registry, ui, widgets  # noqa: E402
+
+LECTURE_CSS = """
+<style>
+html { font-size: 125%; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.1rem; }
+[data-testid="stMetricValue"] { font-size: 2.6rem; }
+</style>
+"""
+
+
+def _page_callable(spec: registry.PageSpec):
+    """A callable for st.Page that imports the page module lazily and renders it."""
+
+    def run() -> None:
+        importlib.import_module(spec.module).render()
+
+    run.__name__ = spec.url_path.replace("-", "_")
+    return run
+
+
+def build_navigation():
+    home = st.Page(_page_callable(registry.HOME), title=registry.HOME.title, icon=registry.HOME.icon,
+                   url_path=registry.HOME.url_path, default=True)
+    sections: dict[str, list] = {"": [home]}
+    for spec in registry.PAGES:
+        sections.setdefault(spec.section, []).append(
+            st.Page(_page_callable(spec), title=spec.title, icon=spec.icon, url_path=spec.url_path)
+        )
+    return st.navigation(sections, expanded=True)
+
+
+def sidebar():
+    """Global controls; returns the container that will hold the share link."""
+    with st.sidebar:
+        st.markdown("### Gradient & Scaling Lab")
+        widgets.toggle("Lecture mode", False, key=ui.LECTURE_KEY,
+                       help="Larger fonts on the page and in every plot, for projectors.")
+        widgets.segmented_control("Plot export", ["png", "svg"], key=ui.EXPORT_KEY, default="png",
+                                  format_func=lambda f: {"png": "PNG 2x", "svg": "SVG"}[f],
+                                  help="Format of the camera button in each plot's toolbar.")
+        return st.container()
+
+
+def share_link(where) -> None:
+    """The query string of the current view, after the page has run."""
+    with where.popover("Share this view", icon=":material/link:", width="stretch"):
+        st.markdown(
+            "Every control on this page is mirrored in the address bar. "
+            "Copy the URL from your browser to reopen exactly this view."
+        )
+        params = "&".join(f"{k}={v}" for k in st.query_params for v in st.query_params.get_all(k))
+        st.code("?" + params if params else "(all controls at their defaults)", language=None)
+
+
+def main() -> None:
+    st.set_page_config(page_title="Gradient & Scaling Lab", page_icon=":material/insights:", layout="wide")
+    widgets.begin_run()
+    page = build_navigation()
+    share_area = sidebar()
+    if ui.lecture_mode():
+        st.html(LECTURE_CSS)
+    notice_area = st.container()
+    page.run()
+    widgets.report_unknown_params()
+    share_link(share_area)
+    for message in widgets.notices():
+        notice_area.caption(f":material/link_off: {message}")
+
+
+main()

@@ -1,0 +1,101 @@
+"""Shared page furniture: headers, figure display, number formatting, messages.
+
+Pages call :func:`show` for every plotly figure so lecture mode and the export
+format apply everywhere, and :func:`fmt_log10` / :func:`fmt_number` for numbers
+that may under- or overflow, so a NaN or inf is never printed as if it were a number.
+"""
+
+from __future__ import annotations
+
+import math
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import figures
+
+LECTURE_KEY = "lecture"
+EXPORT_KEY = "export"
+
+
+def lecture_mode() -> bool:
+    return bool(st.session_state.get(LECTURE_KEY, False))
+
+
+def font_scale() -> float:
+    return figures.LECTURE_FONT_SCALE if lecture_mode() else 1.0
+
+
+def show(fig: go.Figure, *, key: str | None = None, where=st) -> None:
+    """Display a plotly figure with lecture-mode fonts and the chosen export format."""
+    fmt = st.session_state.get(EXPORT_KEY, "png")
+    where.plotly_chart(
+        figures.scale_fonts(fig, font_scale()),
+        key=key,
+        config=figures.plot_config(fmt),
+        theme="streamlit",
+    )
+
+
+def header(title: str, intro: str, *, source: str | None = None) -> None:
+    """Page title, one-paragraph introduction and the write-up section it covers."""
+    st.title(title)
+    if source:
+        st.caption(source)
+    st.markdown(intro)
+
+
+def fmt_number(x: float, digits: int = 4) -> str:
+    """A finite float in compact form; NaN/inf are named, never shown as numbers."""
+    if x is None:
+        return "n/a"
+    if isinstance(x, float) and math.isnan(x):
+        return "undefined (NaN)"
+    if isinstance(x, float) and math.isinf(x):
+        return "+infinity" if x > 0 else "-infinity"
+    if x == 0:
+        return "0"
+    if 1e-3 <= abs(x) < 1e5:
+        return f"{x:.{digits}g}"
+    return f"{x:.{max(digits - 1, 1)}e}"
+
+
+def fmt_log10(log10_value: float, digits: int = 4) -> str:
+    """Format a quantity given by its base-10 logarithm without ever under/overflowing.
+
+    ``fmt_log10(-12042.3)`` gives ``"0 (underflow avoided: log10 = -12042.3)"`` style
+    text; moderate values are printed plainly (``"3.2e-05"``).
+    """
+    if log10_value is None or math.isnan(log10_value):
+        return "undefined (NaN)"
+    if math.isinf(log10_value):
+        return "0 (exactly)" if log10_value < 0 else "+infinity"
+    if log10_value < -300:
+        return f"0 (underflow avoided: log10 = {log10_value:.6g})"
+    if log10_value > 300:
+        return f"+infinity (overflow avoided: log10 = {log10_value:.6g})"
+    return fmt_number(10.0**log10_value, digits)
+
+
+def fmt_ln(ln_value: float, digits: int = 4) -> str:
+    """As :func:`fmt_log10` for a natural logarithm."""
+    if ln_value is None or math.isnan(ln_value):
+        return "undefined (NaN)"
+    if math.isinf(ln_value):
+        return fmt_log10(ln_value)
+    return fmt_log10(ln_value / math.log(10.0), digits)
+
+
+def error(message: str, *, hint: str | None = None) -> None:
+    """A clear, non-technical message for bad input (never a traceback)."""
+    st.error(message + (f"\n\n{hint}" if hint else ""), icon=":material/error:")
+
+
+def note(message: str) -> None:
+    st.info(message, icon=":material/info:")
+
+
+def verdict_badge(verdict: str) -> str:
+    """Markdown badge for an audit verdict."""
+    colour = {"holds": "green", "fails": "red", "holds with caveat": "orange"}.get(verdict, "gray")
+    return f":{colour}-badge[{verdict}]"

@@ -1,0 +1,1 @@
+"""One module per topic, each exposing ``render()``. Thin: widgets -> engine -> figures."""

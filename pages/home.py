@@ -1,0 +1,34 @@
+"""Home: what the lab covers, one sentence per topic on what to look for."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import registry
+
+
+def render() -> None:
+    st.title("Gradient & Scaling Lab")
+    st.markdown(
+        "Interactive companions to a course write-up on **vanishing and exploding gradients**, "
+        "**attention**, **scaling laws** and **pretrained models**. Nothing here is taken on "
+        "trust: every claim of the write-up is computed live, and each page shows where it "
+        "holds and where it fails. Everything runs offline on embedded defaults."
+    )
+    st.caption(
+        "Tip: switch on *Lecture mode* in the sidebar for a projector; every control is "
+        "mirrored in the URL, so a copied link reopens the exact view."
+    )
+    if not registry.PAGES:
+        st.info("No topic pages are registered yet.")
+        return
+    for section in registry.SECTIONS:
+        specs = [p for p in registry.PAGES if p.section == section]
+        if not specs:
+            continue
+        st.subheader(section)
+        cols = st.columns(min(len(specs), 3))
+        for i, spec in enumerate(specs):
+            with cols[i % len(cols)].container(border=True):
+                st.page_link(f"{spec.url_path}", label=spec.title, icon=spec.icon)
+                st.caption(spec.look_for)

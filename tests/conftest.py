@@ -1,0 +1,210 @@
+"""Shared test harness.
+
+* ``run_page`` / ``page_app``: run one page's ``render()`` in Streamlit's AppTest,
+  optionally with URL query parameters; set widgets by key and read what is shown.
+* ``streamlit_server``: ``streamlit run dashboard/app.py`` on a free localhost port,
+  started once per session and stopped at the end.
+* ``browser`` / ``page``: Playwright driving the system Chromium (``/usr/bin/chromium``)
+  with the project's flags. Browser tests skip, with a printed reason, only when
+  Chromium is missing and ``REQUIRE_BROWSER`` is unset; with ``REQUIRE_BROWSER=1`` a
+  missing browser is a failure.
+* ``wait_for_app(page)``: wait until the app has finished its run (no fixed sleeps).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SCREENSHOTS = ROOT / "tests" / "screenshots"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+# ---------------------------------------------------------------------------
+# AppTest helpers
+# ---------------------------------------------------------------------------
+_PAGE_SCRIPT = """
+import sys
+sys.path.insert(0, {root!r})
+from dashboard import widgets
+widgets.begin_run()
+import importlib
+importlib.import_module({module!r}).render()
+widgets.report_unknown_params()
+for _m in widgets.notices():
+    import streamlit as _st
+    _st.caption(_m)
+"""
+
+
+def page_app(module: str, query: dict | None = None, timeout: float = 120):
+    """An AppTest (not yet run) that renders ``pages.<module>`` alone.
+
+    ``module`` may be given with or without the ``pages.`` prefix. ``query`` sets URL
+    query parameters before the first run.
+    """
+    from streamlit.testing.v1 import AppTest
+
+    if not module.startswith("pages."):
+        module = f"pages.{module}"
+    at = AppTest.from_string(_PAGE_SCRIPT.format(root=str(ROOT), module=module), default_timeout=timeout)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return at
+
+
+def run_page(module: str, query: dict | None = None, timeout: float = 120):
+    """Render a page once in AppTest and assert it raised no exception."""
+    at = page_app(module, query, timeout).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def shown_text(at) -> str:
+    """All markdown, captions, metrics, alerts and LaTeX an AppTest run displayed, as one string."""
+    parts: list[str] = []
+    for group in ("title", "header", "subheader", "markdown", "caption", "latex", "info", "warning", "error", "success", "code"):
+        for el in getattr(at, group, []):
+            parts.append(str(el.value))
+    for m in at.metric:
+        parts.append(f"{m.label}: {m.value}")
+    return "\n".join(parts)
+
+
+def metric(at, label: str) -> str:
+    """The displayed value of the metric whose label starts with ``label``."""
+    for m in at.metric:
+        if m.label.startswith(label):
+            return m.value
+    raise KeyError(f"no metric labelled {label!r}; have {[m.label for m in at.metric]}")
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    """../shared (real published data for tests, read in place)."""
+    if not SHARED.exists():
+        pytest.skip("../shared is not present")
+    return SHARED
+
+
+# ---------------------------------------------------------------------------
+# Browser harness
+# ---------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _browser_available() -> tuple[bool, str]:
+    if not Path(CHROMIUM).exists():
+        return False, f"Chromium not found at {CHROMIUM}"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return False, "playwright is not installed"
+    return True, ""
+
+
+def _require_browser() -> None:
+    ok, why = _browser_available()
+    if ok:
+        return
+    if os.environ.get("REQUIRE_BROWSER") == "1":
+        pytest.fail(f"REQUIRE_BROWSER=1 but {why}")
+    print(f"skipping browser test: {why}")
+    pytest.skip(why)
+
+
+@pytest.fixture(scope="session")
+def streamlit_server():
+    """Base URL of ``streamlit run dashboard/app.py`` on a free localhost port."""
+    _require_browser()
+    port = _free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
+            "--server.port", str(port), "--server.address", "127.0.0.1",
+            "--server.headless", "true", "--browser.gatherUsageStats", "false",
+            "--server.fileWatcherType", "none",
+        ],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+            proc.kill()
+            pytest.fail(f"streamlit did not become healthy:\n{out[-3000:]}")
+        time.sleep(0.3)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+def wait_for_app(pg, timeout: float = 120_000) -> None:
+    """Wait until Streamlit is connected and its script run has finished."""
+    pg.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]', timeout=timeout)
+    # The script state goes initial -> running -> notRunning; wait for a finished run.
+    pg.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout)
+    # Let plotly finish drawing before screenshots.
+    pg.wait_for_load_state("networkidle", timeout=timeout)
+
+
+def screenshot(pg, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    pg.screenshot(path=str(path), full_page=True)
+    return path

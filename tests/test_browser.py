@@ -1,0 +1,50 @@
+"""Real-browser tests: Playwright drives the system Chromium against `streamlit run`.
+
+Every registered page is opened, checked for Streamlit exception elements and saved as
+a screenshot under tests/screenshots/ (git-ignored) to be looked at.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import screenshot, wait_for_app
+
+from dashboard import registry
+
+pytestmark = pytest.mark.browser
+
+
+def _open(page, url: str) -> None:
+    page.goto(url)
+    wait_for_app(page)
+
+
+@pytest.mark.parametrize("spec", registry.all_pages(), ids=lambda s: s.url_path)
+def test_page_renders_without_exception(streamlit_server, page, spec):
+    url = streamlit_server + ("/" if spec is registry.HOME else f"/{spec.url_path}")
+    _open(page, url)
+    assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
+        '[data-testid="stException"]').first.inner_text()
+    assert page.locator("h1").count() >= 1
+    screenshot(page, spec.url_path)
+
+
+def test_query_param_round_trip(streamlit_server, page):
+    _open(page, streamlit_server + "/?lecture=true")
+    toggle = page.locator('[data-testid="stSidebar"] input[type="checkbox"]').first
+    assert toggle.is_checked()
+    toggle.uncheck(force=True)
+    wait_for_app(page)
+    assert "lecture=" not in page.url  # default values leave the URL clean
+    toggle.check(force=True)
+    wait_for_app(page)
+    assert "lecture=true" in page.url
+    screenshot(page, "home-lecture-mode")
+
+
+def test_bad_query_param_shows_notice(streamlit_server, page):
+    _open(page, streamlit_server + "/?lecture=maybe&bogus=3")
+    body = page.locator('[data-testid="stMain"]').inner_text()
+    assert "Ignored URL parameter" in body and "lecture=maybe" in body
+    assert "Ignored unknown URL parameter" in body and "bogus" in body
+    assert page.locator('[data-testid="stException"]').count() == 0

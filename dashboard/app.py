@@ -20,7 +20,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import registry, ui, widgets  # noqa: E402
+from dashboard import nav, registry, ui, widgets  # noqa: E402
 
 LECTURE_CSS = """
 <style>
@@ -45,10 +45,12 @@ def build_navigation():
     home = st.Page(_page_callable(registry.HOME), title=registry.HOME.title, icon=registry.HOME.icon,
                    url_path=registry.HOME.url_path, default=True)
     sections: dict[str, list] = {"": [home]}
+    by_path = {registry.HOME.url_path: home}
     for spec in registry.PAGES:
-        sections.setdefault(spec.section, []).append(
-            st.Page(_page_callable(spec), title=spec.title, icon=spec.icon, url_path=spec.url_path)
-        )
+        page = st.Page(_page_callable(spec), title=spec.title, icon=spec.icon, url_path=spec.url_path)
+        sections.setdefault(spec.section, []).append(page)
+        by_path[spec.url_path] = page
+    nav.remember(by_path)
     return st.navigation(sections, expanded=True)
 
 

@@ -97,9 +97,10 @@ def _number_problem(raw: list[str], lo: float, hi: float, integer: bool, count: 
 
 
 def _option_problem(raw: list[str], options: Sequence[Any], format_func: Callable[[Any], str] | None, multi: bool) -> str | None:
-    allowed = {str(o) for o in options}
-    if format_func is not None:
-        allowed |= {str(format_func(o)) for o in options}
+    # Streamlit writes the displayed label to the URL, so with a format_func only the
+    # formatted labels are accepted back.
+    fmt = format_func if format_func is not None else str
+    allowed = {str(fmt(o)) for o in options}
     if not multi and len(raw) != 1:
         return "expected one value"
     values = raw

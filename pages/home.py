@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import registry
+from dashboard import nav, registry
 
 
 def render() -> None:
@@ -30,5 +30,5 @@ def render() -> None:
         cols = st.columns(min(len(specs), 3))
         for i, spec in enumerate(specs):
             with cols[i % len(cols)].container(border=True):
-                st.page_link(f"{spec.url_path}", label=spec.title, icon=spec.icon)
+                nav.page_link(spec.url_path, label=spec.title, icon=spec.icon)
                 st.caption(spec.look_for)

@@ -199,8 +199,18 @@ def wait_for_app(pg, timeout: float = 120_000) -> None:
     pg.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]', timeout=timeout)
     # The script state goes initial -> running -> notRunning; wait for a finished run.
     pg.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout)
-    # Let plotly finish drawing before screenshots.
     pg.wait_for_load_state("networkidle", timeout=timeout)
+    # Lazily loaded widget code shows skeletons until it arrives.
+    pg.wait_for_function(
+        """() => document.querySelectorAll('[data-testid^="stSkeleton"], [data-testid="stAppSkeleton"]').length === 0""",
+        timeout=timeout,
+    )
+    # Let every plotly chart finish drawing (its SVG exists) before screenshots.
+    pg.wait_for_function(
+        """() => Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]'))
+                 .every(el => el.querySelector('.main-svg') !== null)""",
+        timeout=timeout,
+    )
 
 
 def screenshot(pg, name: str) -> Path:

@@ -84,3 +84,11 @@ def test_number_formatting_never_prints_nan_or_inf_as_numbers():
     assert ui.fmt_number(float("inf")) == "+infinity"
     assert ui.fmt_log10(-2) == "0.01"
     assert ui.fmt_ln(0.0) == "1"
+
+
+def test_choice_param_uses_displayed_label():
+    at = app({"export": "SVG"}).run()
+    assert not at.exception
+    assert "Ignored URL parameter" not in shown_text(at)
+    at = app({"export": "svg-ish"}).run()
+    assert "Ignored URL parameter `export=svg-ish`" in shown_text(at)

@@ -24,6 +24,13 @@ HOME = PageSpec("pages.home", "Home", "home", "", ":material/home:", "")
 
 # fmt: off
 PAGES: list[PageSpec] = [
+    # -- Gradients (issue 3) --
+    PageSpec("pages.single_neuron", "Single neuron", "single-neuron", "Gradients", ":material/linear_scale:", "A negative input or one dead ReLU zeroes the gradient; weights below or above 1 shrink or blow it up geometrically, always under the bound prod gamma|w_i|."),
+    PageSpec("pages.rnn_jacobian", "RNN Jacobian", "rnn-jacobian", "Gradients", ":material/stacked_line_chart:", "sigma_max of the Jacobian against the bound (gamma sigma_max(W))^T at depths up to 10,000, the full singular spectrum against theory, and where the write-up's SVD step and Pascanu's eigenvalue condition fail."),
+    # -- Attention (issues 4, 5) --
+    # -- Scaling (issue 6) --
+    # -- Pretrained models (issues 7, 8) --
+    # -- Audit (issue 9) --
 ]
 # fmt: on
 

@@ -28,6 +28,7 @@ PAGES: list[PageSpec] = [
     PageSpec("pages.single_neuron", "Single neuron", "single-neuron", "Gradients", ":material/linear_scale:", "A negative input or one dead ReLU zeroes the gradient; weights below or above 1 shrink or blow it up geometrically, always under the bound prod gamma|w_i|."),
     PageSpec("pages.rnn_jacobian", "RNN Jacobian", "rnn-jacobian", "Gradients", ":material/stacked_line_chart:", "sigma_max of the Jacobian against the bound (gamma sigma_max(W))^T at depths up to 10,000, the full singular spectrum against theory, and where the write-up's SVD step and Pascanu's eigenvalue condition fail."),
     # -- Attention (issues 4, 5) --
+    PageSpec("pages.relative_attention", "Relative attention as conv & max pool", "relative-attention", "Attention", ":material/blur_linear:", "Build any 1-D convolution exactly from relative-attention heads, see the write-up's [2,0,1] answer compute 2.4 x_(i+1) + 0.6 x_(i-1), and watch the max-pool error stall where x_i = 0."),
     # -- Scaling (issue 6) --
     # -- Pretrained models (issues 7, 8) --
     # -- Audit (issue 9) --

@@ -29,6 +29,9 @@ PAGES: list[PageSpec] = [
     PageSpec("pages.rnn_jacobian", "RNN Jacobian", "rnn-jacobian", "Gradients", ":material/stacked_line_chart:", "sigma_max of the Jacobian against the bound (gamma sigma_max(W))^T at depths up to 10,000, the full singular spectrum against theory, and where the write-up's SVD step and Pascanu's eigenvalue condition fail."),
     # -- Attention (issues 4, 5) --
     PageSpec("pages.relative_attention", "Relative attention as conv & max pool", "relative-attention", "Attention", ":material/blur_linear:", "Build any 1-D convolution exactly from relative-attention heads, see the write-up's [2,0,1] answer compute 2.4 x_(i+1) + 0.6 x_(i-1), and watch the max-pool error stall where x_i = 0."),
+    PageSpec("pages.attention", "Attention, step by step", "attention", "Attention", ":material/grid_on:", "Watch Q K^T become weights: the causal mask zeroes the future exactly, and temperature moves each row between argmax and uniform."),
+    PageSpec("pages.positional_encodings", "Positional encodings", "positional-encodings", "Attention", ":material/linear_scale:", "Sinusoidal similarity depends only on distance and continues past the training length; one-hot has no notion of near and no code past it."),
+    PageSpec("pages.translation", "Pig Latin translation", "translation", "Attention", ":material/translate:", "Decoder-only vs encoder-decoder on the same words: Table 1 re-run, attention maps that copy letters, and a model you can train in minutes."),
     # -- Scaling (issue 6) --
     # -- Pretrained models (issues 7, 8) --
     # -- Audit (issue 9) --

@@ -33,6 +33,7 @@ PAGES: list[PageSpec] = [
     PageSpec("pages.positional_encodings", "Positional encodings", "positional-encodings", "Attention", ":material/linear_scale:", "Sinusoidal similarity depends only on distance and continues past the training length; one-hot has no notion of near and no code past it."),
     PageSpec("pages.translation", "Pig Latin translation", "translation", "Attention", ":material/translate:", "Decoder-only vs encoder-decoder on the same words: Table 1 re-run, attention maps that copy letters, and a model you can train in minutes."),
     # -- Scaling (issue 6) --
+    PageSpec("pages.scaling_laws", "Scaling laws", "scaling-laws", "Scaling", ":material/ssid_chart:", "IsoFLOP parabolas turn runs into N_opt = k C^a; watch the bootstrap band widen as you extrapolate, and test whether 1e10 params at 1e15 FLOPs is optimal."),
     # -- Pretrained models (issues 7, 8) --
     # -- Audit (issue 9) --
 ]

@@ -1,0 +1,856 @@
+"""IsoFLOP analysis: from training runs to a compute-optimal law, with its uncertainty.
+
+Write-up section 2.3 (IsoFLOP profiles), following Hoffmann et al. 2022, "Training
+Compute-Optimal Large Language Models" (Chinchilla), Approach 2:
+
+1. Group runs into FLOP budgets C. Real runs never hit a budget exactly, so budgets are
+   found by clustering ``log10 C`` with a tolerance (:func:`cluster_budgets`).
+2. Per budget, fit a quadratic in ``x = log10 N`` to the final loss (write-up 2.3.2)::
+
+       L(x) ~= p2 x^2 + p1 x + p0,        x_opt = -p1 / (2 p2)
+
+   and take ``N_opt(C) = 10**x_opt``. A budget is excluded, with a stated reason, when it
+   has fewer than 3 runs, when its parabola opens downward (p2 <= 0), or when the vertex
+   lies outside the sampled range of ``log10 N``.
+3. Fit the log-log line (write-up 2.3.3)::
+
+       log10 N_opt = a log10 C + log10 k      i.e.  N_opt = k C^a
+
+   and, with the C = 6 N D rule (Kaplan et al. 2020, eq. 2.1), ``D_opt = C / (6 N_opt)``.
+4. Bootstrap: resample runs with replacement within each budget, refit every parabola
+   and the line, and read percentile intervals for ``a`` and for ``N_opt`` at any C
+   (:func:`bootstrap_isoflop`; vectorised over resamples).
+
+Reference laws (:data:`HOFFMANN_2022`, :data:`BESIROGLU_2024`, :data:`KAPLAN_2020`) give
+the closed-form compute-optimal allocation to compare a fit against; the synthetic
+generator (:func:`synthetic_isoflop`) draws IsoFLOP profiles from a parametric law, and
+:func:`approach2_bias` shows when the parabola fit misleads (Besiroglu et al.'s and
+arXiv 2603.22339, "Problems with Chinchilla Approach 2").
+
+Checks used by the audit (write-up 2.3.1-2.3.4): :func:`flops_6nd`,
+:func:`hidden_squared_vs_6nd`, :func:`check_claimed_optimum`, :func:`is_compute_optimal`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets" / "scaling"
+DEFAULT_TOLERANCE = 0.1  # half-width of a budget cluster, in decades of FLOPs
+MIN_RUNS = 3
+
+
+# ---------------------------------------------------------------------------
+# FLOP counting
+# ---------------------------------------------------------------------------
+def flops_6nd(params, tokens):
+    """Training compute C = 6 N D (Kaplan et al. 2020, eq. 2.1; Hoffmann et al. 2022).
+
+    ``N`` counts non-embedding parameters, ``D`` training tokens; 2 N D FLOPs for the
+    forward pass and 4 N D for the backward pass.
+    """
+    return 6.0 * np.asarray(params, dtype=float) * np.asarray(tokens, dtype=float)
+
+
+def tokens_for_budget(flops, params):
+    """Tokens that spend a budget: D = C / (6 N)."""
+    return np.asarray(flops, dtype=float) / (6.0 * np.asarray(params, dtype=float))
+
+
+@dataclass
+class FlopsComparison:
+    """Write-up 2.3.1's "Approx. FLOPs = hidden^2" against C = 6 N D."""
+
+    hidden_size: np.ndarray
+    approx_flops: np.ndarray  # hidden_size ** 2, the write-up's column
+    params: np.ndarray  # non-embedding parameters N
+    tokens: np.ndarray  # training tokens D
+    flops_6nd: np.ndarray  # 6 N D
+    ratio: np.ndarray  # 6 N D / hidden^2  (how far the write-up's count is off)
+    log10_ratio: np.ndarray
+
+
+def hidden_squared_vs_6nd(hidden_size, params, tokens) -> FlopsComparison:
+    """Compare the write-up's FLOP count ``hidden^2`` with ``6 N D``.
+
+    ``hidden^2`` is (up to a constant) the cost of one matrix-vector product of one
+    layer for one token; the training compute of a run multiplies by every weight
+    matrix (N ~ 12 L h^2 for a transformer, Kaplan et al. 2020 Table 1) and by the
+    number of tokens D, i.e. C = 6 N D. The ratio shows by how many decades the
+    write-up's count undercounts, and that the ratio is not constant across hidden sizes
+    when D is fixed, so even the ordering along the C axis is distorted.
+    """
+    h = np.atleast_1d(np.asarray(hidden_size, dtype=float))
+    n = np.broadcast_to(np.asarray(params, dtype=float), h.shape).copy()
+    d = np.broadcast_to(np.asarray(tokens, dtype=float), h.shape).copy()
+    approx = h**2
+    c = flops_6nd(n, d)
+    ratio = c / approx
+    return FlopsComparison(h, approx, n, d, c, ratio, np.log10(ratio))
+
+
+# ---------------------------------------------------------------------------
+# Reference laws
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ParametricLaw:
+    """L(N, D) = E + A / N^alpha + B / D^beta  (Hoffmann et al. 2022, eq. 2).
+
+    Minimising L under C = 6 N D gives (Hoffmann et al. 2022, eq. 4)::
+
+        N_opt(C) = G (C/6)^(beta/(alpha+beta)),  D_opt(C) = G^-1 (C/6)^(alpha/(alpha+beta)),
+        G = (alpha A / (beta B))^(1/(alpha+beta)).
+    """
+
+    name: str
+    E: float
+    A: float
+    B: float
+    alpha: float
+    beta: float
+    source: str = ""
+
+    def loss(self, params, tokens):
+        n = np.asarray(params, dtype=float)
+        d = np.asarray(tokens, dtype=float)
+        return self.E + self.A * n ** (-self.alpha) + self.B * d ** (-self.beta)
+
+    @property
+    def exponent(self) -> float:
+        """a = beta / (alpha + beta), the exponent of N_opt = G (C/6)^a."""
+        return self.beta / (self.alpha + self.beta)
+
+    @property
+    def G(self) -> float:
+        return (self.alpha * self.A / (self.beta * self.B)) ** (1.0 / (self.alpha + self.beta))
+
+    @property
+    def coefficient(self) -> float:
+        """k of N_opt = k C^a: k = G 6^-a."""
+        return self.G * 6.0 ** (-self.exponent)
+
+    def compute_optimal(self, flops):
+        """(N_opt, D_opt) at budget(s) ``flops`` in closed form (log space, no overflow)."""
+        c = np.asarray(flops, dtype=float)
+        a = self.exponent
+        log_n = math.log10(self.G) + a * (np.log10(c) - math.log10(6.0))
+        n = 10.0**log_n
+        return n, c / (6.0 * n)
+
+    def optimal_params(self, flops):
+        return self.compute_optimal(flops)[0]
+
+
+@dataclass(frozen=True)
+class PowerLaw:
+    """N_opt = k C^a only (no loss model): e.g. Kaplan et al. 2020's a = 0.73."""
+
+    name: str
+    coefficient: float
+    exponent: float
+    source: str = ""
+
+    def compute_optimal(self, flops):
+        c = np.asarray(flops, dtype=float)
+        n = 10.0 ** (math.log10(self.coefficient) + self.exponent * np.log10(c))
+        return n, c / (6.0 * n)
+
+    def optimal_params(self, flops):
+        return self.compute_optimal(flops)[0]
+
+
+HOFFMANN_2022 = ParametricLaw(
+    "Hoffmann 2022 (Approach 3)", 1.69, 406.4, 410.7, 0.34, 0.28,
+    "Hoffmann et al. 2022, Training Compute-Optimal LLMs, eq. 10",
+)
+BESIROGLU_2024 = ParametricLaw(
+    "Besiroglu 2024 (refit)", 1.8172, 482.01, 2085.43, 0.3478, 0.3658,
+    "Besiroglu et al. 2024, Chinchilla Scaling: A replication attempt, eq. 3",
+)
+# Kaplan et al. 2020, Fig. 14 / eq. 6.6 (N_opt ~ 1.3e9 C_min^0.73 with C in PF-days,
+# 1 PF-day = 8.64e19 FLOPs); converted to C in FLOPs: k = 1.3e9 * (8.64e19)^-0.73.
+KAPLAN_2020 = PowerLaw(
+    "Kaplan 2020 (a = 0.73)", 1.3e9 * 8.64e19 ** (-0.73), 0.73,
+    "Kaplan et al. 2020, Scaling Laws for Neural Language Models, Fig. 14",
+)
+REFERENCE_LAWS: dict[str, ParametricLaw | PowerLaw] = {
+    "hoffmann": HOFFMANN_2022,
+    "besiroglu": BESIROGLU_2024,
+    "kaplan": KAPLAN_2020,
+}
+PARAMETRIC_LAWS: dict[str, ParametricLaw] = {"hoffmann": HOFFMANN_2022, "besiroglu": BESIROGLU_2024}
+
+
+# ---------------------------------------------------------------------------
+# Budget clustering
+# ---------------------------------------------------------------------------
+def cluster_budgets(flops, tolerance: float = DEFAULT_TOLERANCE) -> np.ndarray:
+    """Label each run with a budget index by clustering ``log10 C`` (densest first).
+
+    Repeatedly: among unassigned runs, take the one with the most unassigned neighbours
+    within ``tolerance`` decades, centre a cluster at the median ``log10 C`` of those
+    neighbours and assign every unassigned run within ``tolerance`` of that centre.
+    Labels are renumbered in increasing order of budget. Exact equality is never
+    required, so digitised or achieved FLOPs (e.g. 9.7e18 for a 1e19 budget) group
+    together, while budgets further apart than ~2 x tolerance stay separate.
+    """
+    x = np.log10(np.asarray(flops, dtype=float))
+    n = x.size
+    labels = np.full(n, -1, dtype=int)
+    if n == 0:
+        return labels
+    near = np.abs(x[:, None] - x[None, :]) <= tolerance + 1e-12
+    free = np.ones(n, dtype=bool)
+    centres = []
+    while free.any():
+        counts = (near & free[None, :]).sum(axis=1)
+        counts[~free] = -1
+        seed = int(np.argmax(counts))
+        centre = float(np.median(x[near[seed] & free]))
+        members = free & (np.abs(x - centre) <= tolerance + 1e-12)
+        if not members.any():  # pragma: no cover - the seed is always within tolerance
+            members = np.zeros(n, dtype=bool)
+            members[seed] = True
+        labels[members] = len(centres)
+        centres.append(centre)
+        free &= ~members
+    order = np.argsort(centres)
+    remap = np.empty_like(order)
+    remap[order] = np.arange(order.size)
+    return remap[labels]
+
+
+# ---------------------------------------------------------------------------
+# Parabolas (batched weighted least squares)
+# ---------------------------------------------------------------------------
+def _quad_fit(x, y, w):
+    """Weighted quadratic fits, batched over leading axes.
+
+    x, y, w: (..., n). Returns (p2, p1, p0) each (...,) of y ~= p2 x^2 + p1 x + p0
+    from the normal equations (x is centred by the caller for conditioning); singular
+    systems give NaN.
+    """
+    s = [np.sum(w * x**k, axis=-1) for k in range(5)]
+    t = [np.sum(w * y * x**k, axis=-1) for k in range(3)]
+    m = np.stack(
+        [np.stack([s[4], s[3], s[2]], -1), np.stack([s[3], s[2], s[1]], -1), np.stack([s[2], s[1], s[0]], -1)], -2
+    )
+    rhs = np.stack([t[2], t[1], t[0]], -1)
+    det = np.linalg.det(m)
+    scale = np.maximum(np.abs(s[0]) ** 3, 1e-300)
+    bad = ~(np.abs(det) > 1e-10 * scale)
+    m = np.where(bad[..., None, None], np.eye(3), m)
+    p = np.linalg.solve(m, rhs[..., None])[..., 0]
+    p[bad] = np.nan
+    return p[..., 0], p[..., 1], p[..., 2]
+
+
+def _line_fit(x, y, w):
+    """Weighted least-squares line y ~= a x + b, batched; NaN if < 2 distinct points."""
+    sw = w.sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx = (w * x).sum(-1) / sw
+        my = (w * y).sum(-1) / sw
+        dx = x - mx[..., None]
+        sxx = (w * dx * dx).sum(-1)
+        a = (w * dx * (y - my[..., None])).sum(-1) / sxx
+        a = np.where(sxx > 1e-12, a, np.nan)
+    return a, my - a * mx
+
+
+# ---------------------------------------------------------------------------
+# The IsoFLOP fit
+# ---------------------------------------------------------------------------
+@dataclass
+class BudgetFit:
+    """One FLOP budget: its runs, its parabola in log10 N and its vertex."""
+
+    index: int
+    flops: float  # representative budget 10**mean(log10 C) of its runs
+    rows: np.ndarray  # indices of its runs in the input arrays
+    params: np.ndarray
+    loss: np.ndarray
+    coeffs: tuple[float, float, float]  # (p2, p1, p0) of L ~= p2 x^2 + p1 x + p0, x = log10 N
+    optimal_params: float  # 10**x_opt, NaN when no usable vertex
+    optimal_loss: float
+    included: bool
+    reason: str = ""  # why it is excluded ("" when included)
+
+    @property
+    def optimal_tokens(self) -> float:
+        return self.flops / (6.0 * self.optimal_params)
+
+    def parabola(self, params):
+        """The fitted loss at ``params`` (NaN when there is no parabola)."""
+        x = np.log10(np.asarray(params, dtype=float))
+        p2, p1, p0 = self.coeffs
+        return p2 * x**2 + p1 * x + p0
+
+
+@dataclass
+class Interval:
+    low: float
+    high: float
+    level: float
+
+
+@dataclass
+class BootstrapResult:
+    """Percentile bootstrap over runs resampled within budgets (n_boot resamples)."""
+
+    exponents: np.ndarray  # (n_boot,) a per resample (NaN where < 2 usable budgets)
+    intercepts: np.ndarray  # (n_boot,) log10 k per resample
+    level: float
+    seed: int
+
+    @property
+    def n_valid(self) -> int:
+        return int(np.isfinite(self.exponents).sum())
+
+    def exponent_interval(self, level: float | None = None) -> Interval:
+        lv = self.level if level is None else level
+        lo, hi = np.nanpercentile(self.exponents, [50 * (1 - lv), 50 * (1 + lv)]) if self.n_valid else (np.nan,) * 2
+        return Interval(float(lo), float(hi), lv)
+
+    def log10_params_samples(self, flops) -> np.ndarray:
+        """(n_boot, len(flops)) samples of log10 N_opt(C)."""
+        lc = np.log10(np.atleast_1d(np.asarray(flops, dtype=float)))
+        return self.exponents[:, None] * lc[None, :] + self.intercepts[:, None]
+
+    def params_interval(self, flops, level: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Pointwise (low, high) of N_opt at each C (arrays)."""
+        lv = self.level if level is None else level
+        s = self.log10_params_samples(flops)
+        if not self.n_valid:
+            nan = np.full(s.shape[1], np.nan)
+            return nan, nan
+        lo, hi = np.nanpercentile(s, [50 * (1 - lv), 50 * (1 + lv)], axis=0)
+        return 10.0**lo, 10.0**hi
+
+    def tokens_interval(self, flops, level: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """D_opt = C / (6 N_opt): the interval bounds swap."""
+        c = np.atleast_1d(np.asarray(flops, dtype=float))
+        lo, hi = self.params_interval(c, level)
+        return c / (6.0 * hi), c / (6.0 * lo)
+
+
+@dataclass
+class IsoFlopFit:
+    """Result of :func:`fit_isoflop`.
+
+    ``budgets`` lists every budget found (included or not); ``budget_flops`` and
+    ``optimal_params`` are the included budgets' C and N_opt(C), in increasing C,
+    which enter the line ``N_opt = coefficient * C**exponent``.
+    """
+
+    budgets: list[BudgetFit]
+    exponent: float
+    coefficient: float
+    tolerance: float
+    n_runs: int
+    problems: list[str] = field(default_factory=list)
+    bootstrap: BootstrapResult | None = None
+
+    @property
+    def included(self) -> list[BudgetFit]:
+        return [b for b in self.budgets if b.included]
+
+    @property
+    def excluded(self) -> list[BudgetFit]:
+        return [b for b in self.budgets if not b.included]
+
+    @property
+    def budget_flops(self) -> np.ndarray:
+        return np.array([b.flops for b in self.included])
+
+    @property
+    def optimal_params(self) -> np.ndarray:
+        return np.array([b.optimal_params for b in self.included])
+
+    @property
+    def optimal_tokens(self) -> np.ndarray:
+        """D_opt = C / (6 N_opt) per included budget."""
+        return self.budget_flops / (6.0 * self.optimal_params)
+
+    @property
+    def ok(self) -> bool:
+        return math.isfinite(self.exponent)
+
+    @property
+    def intercept(self) -> float:
+        """log10 k."""
+        return math.log10(self.coefficient) if self.coefficient > 0 else math.nan
+
+    def predict_params(self, flops):
+        """N_opt(C) = k C^a (computed as 10**(a log10 C + log10 k)); NaN when not ok."""
+        c = np.asarray(flops, dtype=float)
+        if not self.ok:
+            return np.full(c.shape, np.nan) if c.shape else math.nan
+        out = 10.0 ** (self.exponent * np.log10(c) + self.intercept)
+        return out if c.shape else float(out)
+
+    def predict_tokens(self, flops):
+        """D_opt(C) = C / (6 N_opt(C))."""
+        return np.asarray(flops, dtype=float) / (6.0 * self.predict_params(flops))
+
+
+def _vertex(p2, p1, lo, hi):
+    """x_opt = -p1 / (2 p2), and whether it is usable (p2 > 0, lo <= x_opt <= hi)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        xv = -p1 / (2.0 * p2)
+    ok = np.isfinite(xv) & (p2 > 0) & (xv >= lo) & (xv <= hi)
+    return xv, ok
+
+
+def fit_isoflop(
+    flops,
+    params,
+    loss,
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+    min_runs: int = MIN_RUNS,
+    n_boot: int = 0,
+    level: float = 0.8,
+    seed: int = 0,
+) -> IsoFlopFit:
+    """Chinchilla Approach 2 on runs (C_i, N_i, L_i): per-budget parabolas, then N_opt = k C^a.
+
+    Parameters
+    ----------
+    flops, params, loss : array-like, one entry per run (C in FLOPs, N parameters, final loss).
+    tolerance : half-width in decades of log10 C for grouping runs into budgets
+        (:func:`cluster_budgets`).
+    min_runs : budgets with fewer runs are excluded (a parabola needs 3 points).
+    n_boot : if > 0, also run :func:`bootstrap_isoflop` with ``level`` and ``seed``.
+
+    Returns
+    -------
+    IsoFlopFit with ``budgets`` (each with its parabola, vertex and exclusion reason),
+    ``exponent`` a, ``coefficient`` k, ``predict_params(C)`` and ``optimal_params``.
+    ``exponent`` is NaN (with a message in ``problems``) when fewer than 2 budgets survive.
+    """
+    c = np.asarray(flops, dtype=float).ravel()
+    n = np.asarray(params, dtype=float).ravel()
+    y = np.asarray(loss, dtype=float).ravel()
+    if not (c.size == n.size == y.size):
+        raise ValueError("flops, params and loss must have the same length")
+    good = np.isfinite(c) & np.isfinite(n) & np.isfinite(y) & (c > 0) & (n > 0)
+    if not good.all():
+        raise ValueError(
+            f"runs {np.flatnonzero(~good).tolist()} have missing or non-positive values; clean them first "
+            "(see engine.scaling.clean_runs)"
+        )
+    labels = cluster_budgets(c, tolerance)
+    budgets: list[BudgetFit] = []
+    x_all = np.log10(n)
+    for j in range(int(labels.max()) + 1 if labels.size else 0):
+        rows = np.flatnonzero(labels == j)
+        order = rows[np.argsort(n[rows])]
+        cb = float(10.0 ** np.mean(np.log10(c[order])))
+        xb, yb = x_all[order], y[order]
+        nan3 = (math.nan, math.nan, math.nan)
+        if order.size < min_runs:
+            budgets.append(BudgetFit(j, cb, order, n[order], yb, nan3, math.nan, math.nan, False,
+                                     f"only {order.size} run{'s' if order.size != 1 else ''} (a parabola needs {min_runs})"))
+            continue
+        if np.unique(xb).size < 3:
+            budgets.append(BudgetFit(j, cb, order, n[order], yb, nan3, math.nan, math.nan, False,
+                                     "fewer than 3 distinct model sizes"))
+            continue
+        x0 = xb.mean()
+        p2, p1, p0 = (float(v) for v in _quad_fit(xb - x0, yb, np.ones_like(xb)))
+        # back to uncentred coefficients in x = log10 N
+        coeffs = (p2, p1 - 2 * p2 * x0, p2 * x0**2 - p1 * x0 + p0)
+        xv, ok = _vertex(np.array(p2), np.array(p1), xb.min() - x0, xb.max() - x0)
+        xv = float(xv) + x0
+        reason = ""
+        if not p2 > 0:
+            reason = "parabola opens downward (no minimum)"
+        elif not ok:
+            reason = (f"vertex at N = {10**xv:.3g} lies outside the sampled range "
+                      f"{10**xb.min():.3g}-{10**xb.max():.3g}")
+        lv = float(np.polyval(coeffs, xv)) if reason == "" else math.nan
+        budgets.append(BudgetFit(j, cb, order, n[order], yb, coeffs, 10.0**xv if not reason else math.nan,
+                                 lv, reason == "", reason))
+    inc = [b for b in budgets if b.included]
+    problems = []
+    if len(inc) >= 2:
+        lc = np.log10([b.flops for b in inc])
+        ln = np.log10([b.optimal_params for b in inc])
+        a, b0 = _line_fit(lc, ln, np.ones_like(lc))
+        a, b0 = float(a), float(b0)
+    else:
+        a, b0 = math.nan, math.nan
+        problems.append(
+            f"only {len(inc)} budget{'s' if len(inc) != 1 else ''} with a usable parabola: a line N_opt = k C^a "
+            "needs at least 2 budgets"
+        )
+    fit = IsoFlopFit(budgets, a, 10.0**b0 if math.isfinite(b0) else math.nan, tolerance, int(c.size), problems)
+    if n_boot > 0 and fit.ok:
+        fit.bootstrap = bootstrap_isoflop(fit, n_boot=n_boot, level=level, seed=seed)
+    return fit
+
+
+def bootstrap_isoflop(fit: IsoFlopFit, n_boot: int = 1000, *, level: float = 0.8, seed: int = 0) -> BootstrapResult:
+    """Percentile bootstrap of a and of N_opt(C): resample runs within each budget.
+
+    For each of ``n_boot`` resamples and each included budget, draw its runs with
+    replacement, refit the parabola and its vertex (a resampled budget whose parabola
+    opens downward or whose vertex leaves the sampled range drops out of that resample),
+    then refit log10 N_opt = a log10 C + log10 k over the surviving budgets. All
+    resamples and budgets are solved at once (batched normal equations), so 1,000
+    resamples cost a few array operations per budget.
+    """
+    rng = np.random.default_rng(seed)
+    inc = fit.included
+    k = len(inc)
+    lc = np.log10([b.flops for b in inc])
+    xv_all = np.full((n_boot, k), np.nan)
+    for j, b in enumerate(inc):
+        x = np.log10(b.params)
+        x0 = x.mean()
+        xc = x - x0
+        idx = rng.integers(0, x.size, size=(n_boot, x.size))
+        xs, ys = xc[idx], b.loss[idx]
+        p2, p1, _ = _quad_fit(xs, ys, np.ones_like(xs))
+        xv, ok = _vertex(p2, p1, xc.min(), xc.max())
+        xv_all[:, j] = np.where(ok, xv + x0, np.nan)
+    w = np.isfinite(xv_all).astype(float)
+    a, b0 = _line_fit(np.broadcast_to(lc, xv_all.shape), np.nan_to_num(xv_all), w)
+    few = w.sum(1) < 2
+    a[few] = np.nan
+    b0[few] = np.nan
+    return BootstrapResult(a, b0, level, seed)
+
+
+# ---------------------------------------------------------------------------
+# Synthetic IsoFLOP data and Approach 2's biases
+# ---------------------------------------------------------------------------
+@dataclass
+class RunTable:
+    """Runs in the form every data source is reduced to (one entry per run)."""
+
+    flops: np.ndarray
+    params: np.ndarray
+    loss: np.ndarray
+    tokens: np.ndarray
+    source: str = ""
+    row_numbers: np.ndarray | None = None  # 1-based data rows of the source table
+
+    def as_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame({"flops": self.flops, "params": self.params, "tokens": self.tokens, "loss": self.loss})
+
+
+def synthetic_isoflop(
+    law: ParametricLaw = HOFFMANN_2022,
+    budgets: Sequence[float] = (1e18, 3e18, 1e19, 3e19, 1e20, 3e20, 1e21),
+    points_per_budget: int = 9,
+    width: float = 1.0,
+    offset: float = 0.0,
+    noise: float = 0.0,
+    seed: int = 0,
+) -> RunTable:
+    """IsoFLOP profiles drawn from ``law``: per budget C, model sizes log-spaced over
+    ``log10 N_opt(C) + offset +- width/2`` (decades), D = C / (6N), and
+    loss = L(N, D) + noise * eps with eps ~ N(0, 1).
+
+    ``offset`` != 0 places the grid off-centre (a fixed fraction of a decade for every
+    budget); ``width`` is the full span of the grid in decades.
+    """
+    rng = np.random.default_rng(seed)
+    cs, ns = [], []
+    for c in budgets:
+        centre = math.log10(float(law.optimal_params(c))) + offset
+        xs = np.linspace(centre - width / 2, centre + width / 2, points_per_budget)
+        cs.append(np.full(points_per_budget, float(c)))
+        ns.append(10.0**xs)
+    c = np.concatenate(cs)
+    n = np.concatenate(ns)
+    d = c / (6.0 * n)
+    y = law.loss(n, d) + noise * rng.standard_normal(c.size)
+    return RunTable(c, n, y, d, f"synthetic from {law.name}")
+
+
+@dataclass
+class BiasPoint:
+    width: float
+    offset: float
+    fitted_exponent: float
+    true_exponent: float
+    fitted_params_at: float  # N_opt from the Approach-2 fit at ``at`` FLOPs
+    true_params_at: float  # closed-form N_opt at ``at``
+
+    @property
+    def exponent_error(self) -> float:
+        return self.fitted_exponent - self.true_exponent
+
+    @property
+    def params_ratio(self) -> float:
+        return self.fitted_params_at / self.true_params_at
+
+
+def approach2_bias(
+    law: ParametricLaw,
+    widths: Sequence[float] = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0),
+    offset: float = 0.0,
+    offset_slope: float = 0.0,
+    budgets: Sequence[float] = (1e18, 3e18, 1e19, 3e19, 1e20, 3e20, 1e21),
+    points_per_budget: int = 9,
+    at: float = 1e24,
+) -> list[BiasPoint]:
+    """Approach 2 on noise-free data from ``law``, for a range of grid widths.
+
+    With alpha != beta the IsoFLOP curve is asymmetric in log10 N, so the parabola's
+    vertex sits off the true optimum by an amount that grows with the grid width; for
+    grids centred on the true optimum this shift is the same at every budget, so the
+    exponent survives but k (and every extrapolated N_opt) is biased. A grid whose
+    centre drifts with the budget (``offset_slope`` decades of offset per decade of C,
+    e.g. a fixed set of model sizes) biases the exponent too (arXiv 2603.22339,
+    "Problems with Chinchilla Approach 2"). ``offset`` shifts every grid the same way.
+    """
+    out = []
+    lc0 = math.log10(budgets[0])
+    true_n = float(law.optimal_params(at))
+    for w in widths:
+        cs, ns = [], []
+        for c in budgets:
+            centre = math.log10(float(law.optimal_params(c))) + offset + offset_slope * (math.log10(c) - lc0)
+            xs = np.linspace(centre - w / 2, centre + w / 2, points_per_budget)
+            cs.append(np.full(points_per_budget, float(c)))
+            ns.append(10.0**xs)
+        c = np.concatenate(cs)
+        n = np.concatenate(ns)
+        y = law.loss(n, c / (6.0 * n))
+        f = fit_isoflop(c, n, y, tolerance=0.05)
+        out.append(BiasPoint(float(w), offset, f.exponent, law.exponent, float(f.predict_params(at)), true_n))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Checks of write-up claims (2.3.3, 2.3.4)
+# ---------------------------------------------------------------------------
+@dataclass
+class LawVerdict:
+    law: str
+    optimal_params: float
+    optimal_tokens: float
+    ratio: float  # given params / N_opt   (> 1: too many parameters)
+    verdict: str  # "compute-optimal", "too many parameters", "too few parameters", "undefined"
+
+
+@dataclass
+class OptimalityCheck:
+    """Is a setup (N params, D tokens) compute-optimal? Write-up 2.3.4."""
+
+    params: float
+    tokens: float
+    flops: float  # C = 6 N D
+    factor: float  # within this factor of N_opt counts as compute-optimal
+    verdicts: list[LawVerdict]
+
+
+def _verdict(ratio: float, factor: float) -> str:
+    if not math.isfinite(ratio) or ratio <= 0:
+        return "undefined"
+    if ratio > factor:
+        return "too many parameters"
+    if ratio < 1.0 / factor:
+        return "too few parameters"
+    return "compute-optimal"
+
+
+def _laws_and_fit(fit: IsoFlopFit | None, laws: Mapping[str, ParametricLaw | PowerLaw] | None):
+    items: list[tuple[str, object]] = []
+    if fit is not None:
+        items.append(("fitted law", fit))
+    for law in (REFERENCE_LAWS if laws is None else laws).values():
+        items.append((law.name, law))
+    return items
+
+
+def _n_opt(model, c: float) -> float:
+    if isinstance(model, IsoFlopFit):
+        return float(model.predict_params(c))
+    return float(model.optimal_params(c))
+
+
+def is_compute_optimal(
+    params: float,
+    tokens: float,
+    fit: IsoFlopFit | None = None,
+    laws: Mapping[str, ParametricLaw | PowerLaw] | None = None,
+    factor: float = 2.0,
+) -> OptimalityCheck:
+    """Compare (N, D) with N_opt(C) at its own budget C = 6 N D, for the fit and each law.
+
+    The setup is called compute-optimal under a law when N / N_opt(C) lies within
+    [1/factor, factor] (equivalently D / D_opt, since D_opt = C / (6 N_opt) gives
+    D / D_opt = N_opt / N).
+    """
+    c = float(flops_6nd(params, tokens))
+    verdicts = []
+    for name, model in _laws_and_fit(fit, laws):
+        n_opt = _n_opt(model, c)
+        ratio = params / n_opt if n_opt > 0 else math.nan
+        verdicts.append(LawVerdict(name, n_opt, c / (6 * n_opt) if n_opt > 0 else math.nan, ratio, _verdict(ratio, factor)))
+    return OptimalityCheck(float(params), float(tokens), c, factor, verdicts)
+
+
+@dataclass
+class ClaimCheck:
+    """A claim "N params are optimal at C FLOPs" (write-up 2.3.3) against each law."""
+
+    flops: float
+    claimed_params: float
+    claimed_tokens: float  # C / (6 N): the tokens the claim implies
+    tokens_per_param: float  # D / N of the claim (Chinchilla's rule of thumb is ~20)
+    verdicts: list[LawVerdict]
+
+
+def check_claimed_optimum(
+    flops: float = 1e15,
+    claimed_params: float = 1e10,
+    fit: IsoFlopFit | None = None,
+    laws: Mapping[str, ParametricLaw | PowerLaw] | None = None,
+    factor: float = 2.0,
+) -> ClaimCheck:
+    """Write-up 2.3.3: "the optimal number of parameters for 1e15 FLOPs is 1e10".
+
+    A claim N* at budget C implies D = C / (6 N*) tokens; the check reports N_opt(C) of
+    the fitted law (if given) and of each reference law and the ratio N* / N_opt.
+    """
+    d = float(tokens_for_budget(flops, claimed_params))
+    verdicts = []
+    for name, model in _laws_and_fit(fit, laws):
+        n_opt = _n_opt(model, flops)
+        ratio = claimed_params / n_opt if n_opt > 0 else math.nan
+        verdicts.append(LawVerdict(name, n_opt, flops / (6 * n_opt) if n_opt > 0 else math.nan, ratio,
+                                   _verdict(ratio, factor)))
+    return ClaimCheck(float(flops), float(claimed_params), d, d / claimed_params, verdicts)
+
+
+# ---------------------------------------------------------------------------
+# Data sources and input validation
+# ---------------------------------------------------------------------------
+@dataclass
+class CleanResult:
+    """Runs that passed validation, plus messages naming the rows that did not.
+
+    Row numbers are 1-based data rows (the first row below the header is row 1).
+    """
+
+    runs: RunTable | None
+    problems: list[str]
+    dropped_rows: list[int]
+    fatal: bool = False
+
+
+def _rows_text(rows: Sequence[int], limit: int = 12) -> str:
+    rows = [int(r) for r in rows]
+    head = ", ".join(str(r) for r in rows[:limit])
+    return head + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
+
+
+def _rows_label(rows: Sequence[int]) -> str:
+    """"Row 6" or "Rows 4, 8" (1-based data rows)."""
+    return ("Row " if len(rows) == 1 else "Rows ") + _rows_text(rows)
+
+
+def clean_runs(frame, mapping: Mapping[str, str] | None = None, *, source: str = "") -> CleanResult:
+    """Validate a table of runs and keep what is sound.
+
+    ``mapping`` maps the roles ``flops``, ``params``, ``loss`` (and optionally
+    ``tokens``) to column names of ``frame``. Rows with missing or non-numeric values,
+    non-positive FLOPs/params (or non-finite loss), and exact duplicates of an earlier
+    run are dropped, each problem named with its rows. Missing columns are fatal.
+    When ``flops`` is absent but ``tokens`` is given, C = 6 N D is used.
+    """
+    import pandas as pd
+
+    mapping = dict(mapping or {"flops": "flops", "params": "params", "loss": "loss"})
+    problems: list[str] = []
+    need = ["params", "loss"] + ([] if mapping.get("tokens") and not mapping.get("flops") else ["flops"])
+    missing = [f"{role} (column '{mapping.get(role)}')" if mapping.get(role) else role
+               for role in need if not mapping.get(role) or mapping.get(role) not in frame.columns]
+    if missing:
+        have = ", ".join(map(str, frame.columns))
+        return CleanResult(None, [f"Missing column(s): {', '.join(missing)}. The file has: {have}."], [], True)
+    cols = {role: pd.to_numeric(frame[mapping[role]], errors="coerce") for role in ("flops", "params", "loss", "tokens")
+            if mapping.get(role)}
+    nrow = len(frame)
+    rownum = np.arange(1, nrow + 1)
+    bad = np.zeros(nrow, dtype=bool)
+    for role, s in cols.items():
+        nan = s.isna().to_numpy() | ~np.isfinite(s.to_numpy(dtype=float, na_value=np.nan))
+        if nan.any():
+            problems.append(f"{_rows_label(rownum[nan & ~bad])}: {role} is missing, not a number or infinite "
+                            "(dropped).")
+        bad |= nan
+    for role in ("flops", "params", "tokens"):
+        if role in cols:
+            v = cols[role].to_numpy(dtype=float, na_value=np.nan)
+            nonpos = ~bad & (v <= 0)
+            if nonpos.any():
+                problems.append(f"{_rows_label(rownum[nonpos])}: {role} must be positive (dropped).")
+            bad |= nonpos
+    n = cols["params"].to_numpy(dtype=float, na_value=np.nan)
+    y = cols["loss"].to_numpy(dtype=float, na_value=np.nan)
+    d = cols["tokens"].to_numpy(dtype=float, na_value=np.nan) if "tokens" in cols else None
+    c = cols["flops"].to_numpy(dtype=float, na_value=np.nan) if "flops" in cols else 6.0 * n * d
+    key = pd.DataFrame({"c": c, "n": n, "y": y})
+    dup = key.duplicated(keep="first").to_numpy() & ~bad
+    if dup.any():
+        problems.append(f"{_rows_label(rownum[dup])}: duplicate of an earlier run (kept the first, dropped these).")
+    bad |= dup
+    keep = ~bad
+    if not keep.any():
+        problems.append("No usable rows are left.")
+        return CleanResult(None, problems, rownum[bad].tolist(), True)
+    tokens = d[keep] if d is not None else c[keep] / (6.0 * n[keep])
+    runs = RunTable(c[keep], n[keep], y[keep], tokens, source, rownum[keep])
+    return CleanResult(runs, problems, rownum[bad].tolist())
+
+
+def budget_problems(fit: IsoFlopFit, row_numbers: Sequence[int] | None = None) -> list[str]:
+    """Messages for excluded budgets (naming their rows) and for a fit with < 2 budgets."""
+    msgs = []
+    for b in fit.excluded:
+        rows = np.asarray(b.rows) if row_numbers is None else np.asarray(row_numbers)[b.rows]
+        if row_numbers is None:
+            rows = rows + 1
+        msgs.append(f"Budget C ~ {b.flops:.3g} FLOPs ({_rows_label(sorted(rows.tolist())).lower()}) left out of the "
+                    f"fit: {b.reason}.")
+    msgs.extend(fit.problems)
+    return msgs
+
+
+def load_table2():
+    """The write-up's Table 2 (section 2.3.1) as shipped: hidden size, approx. FLOPs, loss."""
+    import pandas as pd
+
+    return pd.read_csv(ASSETS / "writeup_table2.csv")
+
+
+def load_shipped_sweep():
+    """The shipped Pig Latin sweep (scripts/run_sweep.py): one row per run."""
+    import pandas as pd
+
+    return pd.read_csv(ASSETS / "sweep_piglatin.csv")
+
+
+def load_chinchilla(path) -> RunTable:
+    """Epoch AI's digitisation of Chinchilla Fig. 4 (columns `Model Size`, `Training FLOP`, `loss`)."""
+    import pandas as pd
+
+    df = pd.read_csv(path)
+    res = clean_runs(df, {"flops": "Training FLOP", "params": "Model Size", "loss": "loss"}, source=str(path))
+    if res.runs is None:
+        raise ValueError("; ".join(res.problems))
+    return res.runs

@@ -1,0 +1,275 @@
+"""IsoFLOP sweeps of the decoder-only Pig Latin model, on a local process pool or on Ray.
+
+Write-up section 2.3: a sweep trains one model per (FLOP budget C, hidden size h). The
+compute of a run is counted as (Kaplan et al. 2020, eq. 2.1)::
+
+    C = 6 N D,     N = non-embedding parameters,  D = training tokens,
+
+so a budget C buys a model of N parameters ``D = C / (6 N)`` tokens, passed to the
+trainer as ``max_tokens``; training stops there. Each run records its achieved
+``6 N D_seen`` (which never equals C exactly, hence budget clustering in
+:func:`engine.scaling.fit_isoflop`) and its validation loss, in the run-table form every
+data source of the scaling page uses (``flops, params, tokens, loss``).
+
+Backends
+--------
+``"local"`` (default): a ``concurrent.futures.ProcessPoolExecutor`` with the ``spawn``
+start method (safe under Streamlit's threads and torch). ``"ray"``: Ray tasks, connecting
+with ``ray.init(address=...)`` unless Ray is already initialised (``address="auto"``
+joins a running cluster; ``None`` starts a local instance). ``"serial"``: in this process
+(tests, debugging).
+
+The default trainer is :func:`train_nmt`, which calls ``engine.nmt.train`` with
+``TrainConfig(arch="decoder", ...)``. Any picklable callable ``train_fn(job) -> dict``
+with keys ``val_loss``, ``params`` and ``tokens`` can be injected instead.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from engine.scaling import ParametricLaw, RunTable, flops_6nd
+
+
+@dataclass(frozen=True)
+class SweepJob:
+    """One run of a sweep: a budget, a hidden size and the token limit that spends it."""
+
+    budget: float  # target FLOPs C
+    hidden_size: int
+    num_layers: int
+    params: int  # non-embedding parameters N of this configuration
+    max_tokens: int  # D = C / (6 N), rounded down
+    seed: int = 0
+    dataset: str | None = None
+    extra: tuple = ()  # further TrainConfig keyword arguments as (name, value) pairs
+
+
+@dataclass
+class SweepRun:
+    """The outcome of one job (``error`` is set, and loss is NaN, if training failed)."""
+
+    budget: float
+    hidden_size: int
+    num_layers: int
+    params: float
+    tokens: float
+    flops: float  # achieved 6 N D_seen
+    val_loss: float
+    seconds: float
+    error: str = ""
+
+
+@dataclass
+class SweepResult:
+    runs: list[SweepRun]
+    backend: str
+    seconds: float
+    skipped: list[str] = field(default_factory=list)  # (budget, size) pairs too small to train
+
+    def as_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame([asdict(r) for r in self.runs])
+
+    def to_runs(self) -> RunTable:
+        """Successful runs as a :class:`engine.scaling.RunTable` (flops, params, loss, tokens)."""
+        ok = [r for r in self.runs if not r.error and math.isfinite(r.val_loss)]
+        return RunTable(
+            np.array([r.flops for r in ok]),
+            np.array([r.params for r in ok]),
+            np.array([r.val_loss for r in ok]),
+            np.array([r.tokens for r in ok]),
+            f"sweep ({self.backend})",
+        )
+
+
+# ---------------------------------------------------------------------------
+# The default trainer: engine.nmt's decoder-only Pig Latin model
+# ---------------------------------------------------------------------------
+# An IsoFLOP run must stop at its token budget, not earlier: no epoch cap, no early
+# stopping; skip the greedy-decoding accuracy pass (not part of the loss). A job's
+# ``extra`` overrides these.
+NMT_SWEEP_DEFAULTS: dict[str, Any] = {"epochs": 100_000, "patience": 1_000_000, "eval_accuracy": False}
+
+
+def _nmt_config(job: SweepJob, max_tokens: int | None = None):
+    from engine.nmt import TrainConfig
+
+    kwargs: dict[str, Any] = dict(arch="decoder", hidden_size=job.hidden_size, num_layers=job.num_layers,
+                                  seed=job.seed, max_tokens=max_tokens if max_tokens is not None else job.max_tokens)
+    kwargs.update(NMT_SWEEP_DEFAULTS)
+    if job.dataset is not None:
+        kwargs["dataset"] = job.dataset
+    kwargs.update(dict(job.extra))
+    return TrainConfig(**kwargs)
+
+
+def nmt_available() -> bool:
+    """Whether engine.nmt (the Pig Latin models) can be imported with the interface used here."""
+    try:
+        from engine.nmt import TrainConfig, non_embedding_params, train  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+def nmt_params(hidden_size: int, num_layers: int, dataset: str | None = None, extra: tuple = ()) -> int:
+    """Non-embedding parameter count N of the decoder-only model (engine.nmt)."""
+    from engine.nmt import non_embedding_params
+
+    job = SweepJob(0.0, hidden_size, num_layers, 0, 1, 0, dataset, extra)
+    return int(non_embedding_params(_nmt_config(job)))
+
+
+def train_nmt(job: SweepJob) -> dict:
+    """Train engine.nmt's decoder-only model for ``job.max_tokens`` tokens (one CPU thread)."""
+    import torch
+
+    from engine.nmt import train
+
+    torch.set_num_threads(1)
+    res = train(_nmt_config(job))
+    return {"val_loss": float(res.val_loss), "params": float(res.n_params_non_embedding),
+            "tokens": float(res.tokens_seen)}
+
+
+# ---------------------------------------------------------------------------
+# A stand-in trainer from a parametric law (for demos of the machinery without torch)
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LawTrainer:
+    """``train_fn`` that returns L(N, D) of a parametric law plus Gaussian noise.
+
+    Not a model: it lets the sweep machinery (pools, Ray, progress, fitting) be shown or
+    tested in milliseconds; the noise is seeded per job so results are reproducible.
+    """
+
+    law: ParametricLaw
+    noise: float = 0.0
+
+    def __call__(self, job: SweepJob) -> dict:
+        rng = np.random.default_rng([job.seed, job.hidden_size, int(math.log10(job.budget) * 1000)])
+        loss = float(self.law.loss(job.params, job.max_tokens)) + self.noise * float(rng.standard_normal())
+        return {"val_loss": loss, "params": float(job.params), "tokens": float(job.max_tokens)}
+
+
+def transformer_params(hidden_size: int, num_layers: int) -> int:
+    """N ~= 12 L h^2 (Kaplan et al. 2020, Table 1: attention 4 h^2 + MLP 8 h^2 per layer)."""
+    return 12 * num_layers * hidden_size**2
+
+
+# ---------------------------------------------------------------------------
+# Planning and running
+# ---------------------------------------------------------------------------
+def plan_sweep(
+    budgets: Sequence[float],
+    hidden_sizes: Sequence[int],
+    *,
+    num_layers: int = 2,
+    seed: int = 0,
+    dataset: str | None = None,
+    extra: dict | None = None,
+    count_params: Callable[[int, int], int] | None = None,
+    min_tokens: int = 1,
+) -> tuple[list[SweepJob], list[str]]:
+    """One job per (budget, hidden size): max_tokens = floor(C / (6 N)).
+
+    ``count_params(hidden_size, num_layers)`` gives N (default: engine.nmt's
+    ``non_embedding_params``). Pairs whose budget buys fewer than ``min_tokens`` tokens are
+    skipped and named in the second return value.
+    """
+    extra_t = tuple(sorted((extra or {}).items()))
+    if count_params is None:
+        def count_params(h, nl):
+            return nmt_params(h, nl, dataset, extra_t)
+    jobs, skipped = [], []
+    for c in budgets:
+        for h in hidden_sizes:
+            n = int(count_params(int(h), num_layers))
+            d = int(float(c) // (6 * n)) if n > 0 else 0
+            if d < min_tokens:
+                skipped.append(f"C = {float(c):.3g}, hidden {h}: N = {n} leaves {d} tokens (< {min_tokens})")
+                continue
+            jobs.append(SweepJob(float(c), int(h), num_layers, n, d, seed, dataset, extra_t))
+    return jobs, skipped
+
+
+def run_job(train_fn: Callable[[SweepJob], dict], job: SweepJob) -> SweepRun:
+    """Run one job and turn its outcome (or its exception) into a :class:`SweepRun`."""
+    t0 = time.perf_counter()
+    try:
+        out = train_fn(job)
+        n, d = float(out["params"]), float(out["tokens"])
+        return SweepRun(job.budget, job.hidden_size, job.num_layers, n, d, float(flops_6nd(n, d)),
+                        float(out["val_loss"]), time.perf_counter() - t0)
+    except Exception as exc:  # a failed run is reported, not fatal for the sweep
+        return SweepRun(job.budget, job.hidden_size, job.num_layers, float(job.params), math.nan, math.nan,
+                        math.nan, time.perf_counter() - t0, f"{type(exc).__name__}: {exc}")
+
+
+ProgressFn = Callable[[int, int, SweepRun], None]
+
+
+def run_sweep(
+    jobs: Sequence[SweepJob],
+    *,
+    backend: str = "local",
+    address: str | None = None,
+    max_workers: int | None = None,
+    train_fn: Callable[[SweepJob], dict] | None = None,
+    progress: ProgressFn | None = None,
+    skipped: Sequence[str] = (),
+) -> SweepResult:
+    """Run ``jobs`` and collect a :class:`SweepResult` (runs in job order).
+
+    ``backend``: "local" (process pool of ``max_workers``, default min(2, CPUs)),
+    "ray" (``ray.init(address=address)`` unless already initialised; one CPU per task),
+    or "serial". ``progress(done, total, run)`` is called as each run finishes.
+    """
+    train_fn = train_nmt if train_fn is None else train_fn
+    total = len(jobs)
+    results: list[SweepRun | None] = [None] * total
+    t0 = time.perf_counter()
+
+    def _done(i: int, run: SweepRun, count: int) -> None:
+        results[i] = run
+        if progress is not None:
+            progress(count, total, run)
+
+    if backend == "serial":
+        for i, job in enumerate(jobs):
+            _done(i, run_job(train_fn, job), i + 1)
+    elif backend == "local":
+        import multiprocessing as mp
+
+        workers = max_workers or min(2, os.cpu_count() or 1)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+            futures = {pool.submit(run_job, train_fn, job): i for i, job in enumerate(jobs)}
+            for count, fut in enumerate(as_completed(futures), start=1):
+                _done(futures[fut], fut.result(), count)
+    elif backend == "ray":
+        import ray
+
+        if not ray.is_initialized():
+            ray.init(address=address, include_dashboard=False, ignore_reinit_error=True)
+        remote_job = ray.remote(num_cpus=1)(run_job)
+        refs = {remote_job.remote(train_fn, job): i for i, job in enumerate(jobs)}
+        pending = list(refs)
+        count = 0
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                count += 1
+                _done(refs[ref], ray.get(ref), count)
+    else:
+        raise ValueError(f"unknown backend {backend!r} (use 'local', 'ray' or 'serial')")
+    return SweepResult([r for r in results if r is not None], backend, time.perf_counter() - t0, list(skipped))

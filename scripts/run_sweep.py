@@ -1,0 +1,89 @@
+"""Run an IsoFLOP sweep of the decoder-only Pig Latin model and save it as CSV.
+
+Each (budget C, hidden size h) trains engine.nmt's decoder for D = C / (6 N) tokens
+(N non-embedding parameters). Locally on a process pool by default, or on Ray:
+
+    .venv/bin/python scripts/run_sweep.py --budgets 3e9 1e10 3e10 --hidden-sizes 16 32 48 64
+    .venv/bin/python scripts/run_sweep.py --backend ray --address auto ...      # join a cluster
+    .venv/bin/python scripts/run_sweep.py --backend ray ...                     # start local Ray
+
+The shipped results (assets/scaling/sweep_piglatin.csv, with a .json of the settings)
+come from this script; the scaling page reads them so it opens instantly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from engine import scaling as sc  # noqa: E402
+from engine import sweeps as sw  # noqa: E402
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--budgets", type=float, nargs="+", default=[3e9, 1e10, 3e10])
+    ap.add_argument("--hidden-sizes", type=int, nargs="+", default=[16, 32, 48, 64])
+    ap.add_argument("--layers", type=int, default=2)
+    ap.add_argument("--dataset", default=None, help="engine.nmt dataset name (default: its own default)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--backend", choices=["local", "ray", "serial"], default="local")
+    ap.add_argument("--address", default=None, help="Ray address, e.g. 'auto' or 'ray://host:10001'")
+    ap.add_argument("--workers", type=int, default=None, help="process-pool size (local backend)")
+    ap.add_argument("--trainer", choices=["nmt", "law"], default="nmt",
+                    help="nmt: train the Pig Latin decoder; law: Hoffmann 2022 stand-in (no training)")
+    ap.add_argument("--out", type=Path, default=ROOT / "assets" / "scaling" / "sweep_piglatin.csv")
+    ap.add_argument("--append", action="store_true",
+                    help="add these runs to an existing --out (e.g. one more budget); settings are logged per call")
+    args = ap.parse_args(argv)
+
+    count = None if args.trainer == "nmt" else sw.transformer_params
+    jobs, skipped = sw.plan_sweep(args.budgets, args.hidden_sizes, num_layers=args.layers, seed=args.seed,
+                                  dataset=args.dataset, count_params=count)
+    for s in skipped:
+        print("skipped:", s)
+    train_fn = None if args.trainer == "nmt" else sw.LawTrainer(sc.HOFFMANN_2022, noise=0.005)
+
+    def progress(done, total, run):
+        print(f"[{done}/{total}] C={run.budget:.1e} h={run.hidden_size} N={run.params:.0f} D={run.tokens:.0f} "
+              f"loss={run.val_loss:.4f} ({run.seconds:.1f}s){' ERROR ' + run.error if run.error else ''}", flush=True)
+
+    t0 = time.time()
+    res = sw.run_sweep(jobs, backend=args.backend, address=args.address, max_workers=args.workers,
+                       train_fn=train_fn, progress=progress, skipped=skipped)
+    frame = res.as_frame()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    meta_path = args.out.with_suffix(".json")
+    meta = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "out"}
+    meta.update(seconds=round(time.time() - t0, 1), runs=len(frame), skipped=skipped)
+    calls = [meta]
+    if args.append and args.out.exists():
+        frame = pd.concat([pd.read_csv(args.out, keep_default_na=False, na_values=[""]), frame], ignore_index=True)
+        if meta_path.exists():
+            calls = json.loads(meta_path.read_text()).get("calls", []) + calls
+    frame.to_csv(args.out, index=False)
+    meta_path.write_text(json.dumps({"command": "scripts/run_sweep.py", "calls": calls}, indent=2))
+    ok = frame[frame["error"].fillna("").astype(str) == ""]
+    runs = sc.RunTable(ok["flops"].to_numpy(float), ok["params"].to_numpy(float), ok["val_loss"].to_numpy(float),
+                       ok["tokens"].to_numpy(float))
+    fit = sc.fit_isoflop(runs.flops, runs.params, runs.loss, n_boot=1000)
+    print(f"wrote {args.out} ({len(frame)} runs in total; this call {res.seconds:.0f} s)")
+    for m in sc.budget_problems(fit):
+        print("note:", m)
+    if fit.ok:
+        iv = fit.bootstrap.exponent_interval()
+        print(f"N_opt = {fit.coefficient:.3g} C^{fit.exponent:.3f} (80% CI a in [{iv.low:.3f}, {iv.high:.3f}]); "
+              f"N_opt(1e15) = {fit.predict_params(1e15):.3g}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,145 @@
+"""engine.sweeps: planning with C = 6 N D, backends (serial, process pool, real local Ray)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from engine import scaling as sc
+from engine import sweeps as sw
+
+BUDGETS = (1e9, 1e10, 1e11)
+SIZES = (8, 16, 32, 64, 128)
+
+
+def _count(h, nl):
+    return sw.transformer_params(h, nl)
+
+
+def _jobs(budgets=BUDGETS, sizes=SIZES):
+    return sw.plan_sweep(budgets, sizes, num_layers=2, count_params=_count)
+
+
+def failing_train(job):
+    if job.hidden_size == 16:
+        raise RuntimeError("boom")
+    return {"val_loss": 1.0, "params": job.params, "tokens": job.max_tokens}
+
+
+def test_plan_spends_the_budget():
+    jobs, skipped = _jobs()
+    assert len(jobs) + len(skipped) == len(BUDGETS) * len(SIZES)
+    for j in jobs:
+        assert j.params == 12 * 2 * j.hidden_size**2
+        assert j.max_tokens == int(j.budget // (6 * j.params))
+        assert 6 * j.params * j.max_tokens <= j.budget < 6 * j.params * (j.max_tokens + 1)
+
+
+def test_plan_skips_configs_the_budget_cannot_train():
+    jobs, skipped = sw.plan_sweep((1e5,), (8, 64), count_params=_count, min_tokens=10)
+    # N(64) = 98304: 1e5 FLOPs buy 0 tokens
+    assert [j.hidden_size for j in jobs] == [8]
+    assert "hidden 64" in skipped[0]
+
+
+def test_serial_sweep_with_law_trainer_recovers_law():
+    law = sc.HOFFMANN_2022
+    jobs, _ = sw.plan_sweep((1e12, 1e13, 1e14, 1e15), tuple(2 ** np.arange(4, 12)), num_layers=2,
+                            count_params=_count)
+    seen = []
+    res = sw.run_sweep(jobs, backend="serial", train_fn=sw.LawTrainer(law), progress=lambda d, t, r: seen.append(d))
+    assert seen == list(range(1, len(jobs) + 1))
+    runs = res.to_runs()
+    assert np.allclose(runs.flops, 6 * runs.params * runs.tokens)
+    assert (runs.flops <= np.repeat([1e12, 1e13, 1e14, 1e15], [sum(j.budget == c for j in jobs)
+                                                               for c in (1e12, 1e13, 1e14, 1e15)])).all()
+    fit = sc.fit_isoflop(runs.flops, runs.params, runs.loss, tolerance=0.1)
+    assert fit.ok and abs(fit.exponent - law.exponent) < 0.05
+
+
+def test_failed_runs_are_reported_not_fatal():
+    jobs, _ = _jobs()
+    res = sw.run_sweep(jobs, backend="serial", train_fn=failing_train)
+    bad = [r for r in res.runs if r.error]
+    assert bad and all(r.hidden_size == 16 and "boom" in r.error and math.isnan(r.val_loss) for r in bad)
+    assert res.to_runs().flops.size == len(jobs) - len(bad)
+
+
+def test_unknown_backend():
+    with pytest.raises(ValueError, match="unknown backend"):
+        sw.run_sweep([], backend="slurm")
+
+
+@pytest.mark.slow
+def test_local_process_pool_matches_serial():
+    jobs, _ = _jobs(budgets=(1e10,), sizes=(8, 16, 32))
+    trainer = sw.LawTrainer(sc.BESIROGLU_2024, noise=0.01)
+    pooled = sw.run_sweep(jobs, backend="local", max_workers=2, train_fn=trainer)
+    serial = sw.run_sweep(jobs, backend="serial", train_fn=trainer)
+    assert [r.val_loss for r in pooled.runs] == [r.val_loss for r in serial.runs]
+    assert pooled.backend == "local"
+
+
+@pytest.mark.slow
+def test_ray_backend_on_a_real_local_instance():
+    ray = pytest.importorskip("ray")
+    jobs, _ = _jobs(budgets=(1e10, 1e11), sizes=(8, 16, 32))
+    trainer = sw.LawTrainer(sc.HOFFMANN_2022)
+    started = False
+    if not ray.is_initialized():
+        ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+        started = True
+    try:
+        done = []
+        res = sw.run_sweep(jobs, backend="ray", train_fn=trainer, progress=lambda d, t, r: done.append((d, t)))
+        if sw.nmt_available():
+            nmt_jobs, _ = sw.plan_sweep((3e8,), (16,), num_layers=1)
+            nmt = sw.run_sweep(nmt_jobs, backend="ray")
+            assert not nmt.runs[0].error, nmt.runs[0].error
+            assert math.isfinite(nmt.runs[0].val_loss)
+    finally:
+        if started:
+            ray.shutdown()
+    assert res.backend == "ray" and done[-1] == (len(jobs), len(jobs))
+    serial = sw.run_sweep(jobs, backend="serial", train_fn=trainer)
+    assert [r.val_loss for r in res.runs] == [r.val_loss for r in serial.runs]
+
+
+@pytest.mark.slow
+def test_nmt_sweep_spends_its_budget():
+    if not sw.nmt_available():
+        pytest.skip("engine.nmt is not available")
+    from engine.nmt import TrainConfig, non_embedding_params
+
+    jobs, _ = sw.plan_sweep((2e8,), (16,), num_layers=1)
+    job = jobs[0]
+    assert job.params == non_embedding_params(TrainConfig(arch="decoder", hidden_size=16, num_layers=1))
+    res = sw.run_sweep(jobs, backend="serial")
+    run = res.runs[0]
+    assert not run.error, run.error
+    assert math.isfinite(run.val_loss) and run.val_loss > 0
+    assert run.params == job.params
+    # training stops at the budget: at most one batch past max_tokens
+    assert job.max_tokens <= run.tokens < job.max_tokens + 3000
+    assert run.flops == pytest.approx(6 * run.params * run.tokens)
+
+
+def test_run_sweep_script_writes_and_appends(tmp_path):
+    import json
+    import sys
+
+    import pandas as pd
+
+    sys.path.insert(0, str(sc.ASSETS.parents[1] / "scripts"))
+    import run_sweep
+
+    out = tmp_path / "s.csv"
+    base = ["--trainer", "law", "--backend", "serial", "--layers", "2", "--out", str(out)]
+    assert run_sweep.main(base + ["--budgets", "1e10", "1e11", "--hidden-sizes", "8", "16", "32", "64"]) == 0
+    assert run_sweep.main(base + ["--budgets", "1e12", "--hidden-sizes", "16", "32", "64", "128", "--append"]) == 0
+    df = pd.read_csv(out)
+    assert len(df) == 12 and sorted(df["budget"].unique()) == [1e10, 1e11, 1e12]
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert [c["budgets"] for c in meta["calls"]] == [[1e10, 1e11], [1e12]]

@@ -36,6 +36,7 @@ PAGES: list[PageSpec] = [
     PageSpec("pages.scaling_laws", "Scaling laws", "scaling-laws", "Scaling", ":material/ssid_chart:", "IsoFLOP parabolas turn runs into N_opt = k C^a; watch the bootstrap band widen as you extrapolate, and test whether 1e10 params at 1e15 FLOPs is optimal."),
     # -- Pretrained models (issues 7, 8) --
     PageSpec("pages.bert", "BERT fine-tuning", "bert", "Pretrained models", ":material/model_training:", "Freezing the encoder makes an epoch hundreds of times cheaper but costs about 20 points of accuracy; without pretraining the same network does worse in both modes. Then type a sum and watch the probabilities."),
+    PageSpec("pages.clip", "CLIP prompting lab", "clip", "Pretrained models", ":material/image_search:", "Type prompts against an image and watch the softmax pick one: 'two goldfish' and 'two nemo' win, 'two nemos' (a word the tiny CLIP never read) does not; the heatmap shows which captions each image lights up."),
     # -- Audit (issue 9) --
 ]
 # fmt: on

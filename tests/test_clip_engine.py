@@ -1,0 +1,268 @@
+"""Engine tests for the CLIP prompting lab (engine.clip, engine.scenes)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from engine import clip, scenes
+
+
+@pytest.fixture(scope="module")
+def bundle():
+    return clip.load_clip("embedded")
+
+
+@pytest.fixture(scope="module")
+def fish():
+    return scenes.draw_scene(scenes.SceneSpec(2, "orange", "fish"), np.random.default_rng(3))
+
+
+# ---------------------------------------------------------------------------- scenes
+def test_scenes_are_seeded_and_sized():
+    a, sa = scenes.make_dataset(6, seed=11)
+    b, sb = scenes.make_dataset(6, seed=11)
+    c, _ = scenes.make_dataset(6, seed=12)
+    assert a.shape == (6, 64, 64, 3) and a.dtype == np.uint8
+    assert sa == sb and np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_all_specs_and_labels():
+    specs = scenes.all_specs()
+    assert len(specs) == 96 and len(set(specs)) == 96
+    assert scenes.SceneSpec(2, "orange", "fish").label == "two orange fish"
+    assert scenes.SceneSpec(3, "red", "circle").label == "three red circles"
+    assert scenes.SceneSpec(1, "blue", "square").label == "one blue square"
+
+
+def test_captions_use_count_words_and_goldfish_names():
+    rng = np.random.default_rng(0)
+    caps = [scenes.caption(scenes.SceneSpec(2, "orange", "fish"), rng) for _ in range(300)]
+    assert all("two" in c for c in caps)
+    assert any("goldfish" in c for c in caps) and any("nemo" in c for c in caps)
+    assert any("orange fish" in c for c in caps)
+    assert not any("nemos" in c for c in caps)
+    caps = [scenes.caption(scenes.sample_spec(rng), rng) for _ in range(500)]
+    assert not any(ch.isdigit() for c in caps for ch in c)
+
+
+def test_draw_scene_rejects_bad_specs():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="count"):
+        scenes.draw_scene(scenes.SceneSpec(5, "red", "circle"), rng)
+    with pytest.raises(ValueError, match="colour"):
+        scenes.draw_scene(scenes.SceneSpec(1, "pink", "circle"), rng)
+    with pytest.raises(ValueError, match="shape"):
+        scenes.draw_scene(scenes.SceneSpec(1, "red", "star"), rng)
+
+
+def test_object_colour_is_present():
+    """The drawn scene contains pixels close to the object colour."""
+    img = np.asarray(scenes.draw_scene(scenes.SceneSpec(3, "blue", "square"), np.random.default_rng(5))).astype(float)
+    dist = np.linalg.norm(img - np.array(scenes.COLOURS["blue"]), axis=-1)
+    assert (dist < 40).sum() > 50
+
+
+# ---------------------------------------------------------------------------- model
+def test_embedded_bundle_through_open_clip(bundle):
+    import open_clip
+
+    assert isinstance(bundle.model, open_clip.CLIP)
+    assert bundle.tokenizer("two goldfish").shape == (1, bundle.model.context_length)
+    x = bundle.preprocess(Image.new("RGB", (300, 200), "white"))
+    assert tuple(x.shape) == (3, 64, 64)
+    weights = sum(p.stat().st_size for p in clip.EMBEDDED_DIR.iterdir())
+    assert weights <= 20_000_000
+
+
+def test_zero_shot_sums_to_one_and_picks_right_caption(bundle, fish):
+    prompts = ["two orange fish", "three red circles", "one blue square", "four green triangles"]
+    p = clip.zero_shot(bundle, fish, prompts)
+    assert p.shape == (4,) and abs(p.sum() - 1) < 1e-9 and (p >= 0).all()
+    assert p.argmax() == 0
+
+
+def test_zero_shot_with_templates(bundle, fish):
+    p = clip.zero_shot(bundle, fish, ["two goldfish", "two red squares"], templates=clip.DEFAULT_TEMPLATES)
+    assert abs(p.sum() - 1) < 1e-9 and p[0] > p[1]
+    with pytest.raises(clip.ClipError, match="template"):
+        clip.zero_shot(bundle, fish, ["x"], templates=["no placeholder"])
+
+
+_CACHE: dict = {}
+
+
+def _bundle_cached():
+    """Module-level cache for the hypothesis test (function-scoped fixtures don't mix with @given)."""
+    if "b" not in _CACHE:
+        _CACHE["b"] = clip.load_clip("embedded")
+    return _CACHE["b"]
+
+
+WORDS = [*scenes.COUNT_WORDS, *scenes.COLOURS, "circles", "fish", "squares", "goldfish", "cat", "a photo of"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(WORDS), min_size=1, max_size=4).map(" ".join), min_size=1, max_size=12),
+       st.integers(0, 10_000))
+def test_probabilities_are_a_distribution_and_permutation_equivariant(prompts, seed):
+    b = _bundle_cached()
+    rng = np.random.default_rng(seed)
+    img = scenes.draw_scene(scenes.sample_spec(rng), rng)
+    p = clip.zero_shot(b, img, prompts)
+    assert p.shape == (len(prompts),)
+    assert np.all(p >= 0) and abs(p.sum() - 1) < 1e-9
+    perm = rng.permutation(len(prompts))
+    q = clip.zero_shot(b, img, [prompts[i] for i in perm])
+    np.testing.assert_allclose(q, p[perm], atol=1e-6)
+
+
+def test_text_embeddings_are_cached(bundle):
+    prompts = ["one red circle", "two blue fish"]
+    g1 = clip.text_embeddings(bundle, prompts)
+    g2 = clip.text_embeddings(bundle, prompts)
+    assert g1 is g2
+    g3 = clip.text_embeddings(bundle, prompts, templates=("a photo of {}",))
+    assert g3 is not g1
+    torch.testing.assert_close(g1.norm(dim=1), torch.ones(2))
+
+
+def test_held_out_accuracy(bundle):
+    """Fresh seeded scenes (not the training seed): 96-way zero-shot per attribute."""
+    images, specs = scenes.make_dataset(96, seed=4242)
+    classes = scenes.all_specs()
+    res = clip.similarity(bundle, [Image.fromarray(x) for x in images], [c.label for c in classes])
+    pred = [classes[k] for k in res.probabilities.argmax(axis=1)]
+    assert np.mean([p.colour == s.colour for p, s in zip(pred, specs)]) >= 0.97
+    assert np.mean([p.shape == s.shape for p, s in zip(pred, specs)]) >= 0.90
+    assert np.mean([p.count == s.count for p, s in zip(pred, specs)]) >= 0.90
+
+
+@pytest.mark.slow
+def test_shipped_eval_results_are_reproducible(bundle):
+    """eval.json (held-out accuracy per attribute) is recomputed from the shipped weights."""
+    import sys
+
+    sys.path.insert(0, str(clip.ROOT / "scripts"))
+    import train_tiny_clip as tr
+
+    ev = clip.eval_results()
+    assert ev["n_test"] >= 1000
+    res = tr.evaluate(bundle.model, bundle.tokenizer, ev["n_test"], ev["test_seed"], bundle.device)
+    for k in ("count", "colour", "shape", "joint"):
+        assert abs(res[k] - ev[k]) <= 0.01, (k, res[k], ev[k])
+    assert ev["colour"] >= 0.98
+
+
+def test_goldfish_sensitivity_dataclass(bundle):
+    res = clip.goldfish_sensitivity(bundle, n_images=8, seed=1)
+    assert isinstance(res, clip.PromptSensitivity)
+    assert [r.prompt for r in res.rows] == list(clip.GOLDFISH_VARIANTS)
+    assert res.row("two goldfish").works and res.row("two nemo").works
+    assert res.row("two nemos").in_training_vocabulary is False
+    for r in res.rows:
+        assert 0 <= r.probability <= 1 and 0 <= r.win_rate <= 1
+        assert r.works == (r.win_rate > 0.5)
+
+
+def test_prompt_sensitivity_without_count_word(bundle, fish):
+    res = clip.prompt_sensitivity(bundle, [fish], ["goldfish", "fish"], distractors=["a red circle"])
+    assert len(res.rows) == 2 and res.distractors == ["a red circle"]
+
+
+# ---------------------------------------------------------------------------- bad input
+def _png(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_not_an_image():
+    with pytest.raises(clip.ClipError, match="not an image"):
+        clip.load_image(b"name,value\n1,2\n")
+    with pytest.raises(clip.ClipError, match="empty"):
+        clip.load_image(b"")
+
+
+def test_truncated_image():
+    data = _png(Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)))
+    with pytest.raises(clip.ClipError, match="truncated"):
+        clip.load_image(data[: len(data) // 2])
+
+
+def test_huge_image_is_refused_before_decoding():
+    data = _png(Image.new("1", (8000, 6000)))  # 48 megapixels, a few kB on disk
+    with pytest.raises(clip.ClipError, match="megapixels"):
+        clip.load_image(data)
+    with pytest.raises(clip.ClipError, match="megapixels"):
+        clip.load_image(_png(Image.new("RGB", (100, 100))), max_pixels=5000)
+
+
+def test_image_modes_convert_to_rgb():
+    for mode in ("L", "RGBA", "P", "CMYK"):
+        assert clip.load_image(Image.new(mode, (10, 10))).mode == "RGB"
+
+
+@pytest.mark.parametrize("prompts, message", [
+    ([], "empty"), ("", "empty"), ("\n  \n", "empty"), (["two fish", "  "], "blank"),
+    ([f"p{i}" for i in range(101)], "at most 100"),
+])
+def test_bad_prompt_lists(bundle, fish, prompts, message):
+    with pytest.raises(clip.ClipError, match=message):
+        clip.zero_shot(bundle, fish, prompts)
+
+
+def test_prompt_text_skips_empty_lines():
+    assert clip.clean_prompts("two fish\n\n  one cat  \n") == ["two fish", "one cat"]
+
+
+# ---------------------------------------------------------------------------- other models
+def test_offline_real_model_fails_fast_and_names_download(monkeypatch):
+    monkeypatch.setattr(clip, "_hub_reachable", lambda *a, **k: False)
+    monkeypatch.setattr(clip, "_cached_hub_file", lambda *a, **k: None)
+    with pytest.raises(clip.ModelUnavailable, match="timm/vit_base_patch32_clip_224.openai"):
+        clip.load_clip("ViT-B-32", "openai")
+
+
+def test_unknown_names_and_tags():
+    with pytest.raises(clip.ModelUnavailable, match="unknown open_clip model"):
+        clip.load_clip("ViT-Nonsense-99", "openai")
+    with pytest.raises(clip.ModelUnavailable, match="neither a pretrained tag"):
+        clip.load_clip("ViT-B-32", "no-such-tag")
+    with pytest.raises(clip.ModelUnavailable, match="pretrained tag"):
+        clip.load_clip("ViT-B-32")
+
+
+def test_local_checkpoint_torch_and_safetensors(tmp_path, bundle, fish):
+    from safetensors.torch import save_file
+
+    sd = {k: v.clone() for k, v in bundle.model.state_dict().items()}
+    pt = tmp_path / "ckpt.pt"
+    torch.save(sd, pt)
+    st_path = tmp_path / "ckpt.safetensors"
+    save_file(sd, str(st_path))
+    prompts = ["two orange fish", "one red circle", "three blue squares"]
+    ref = clip.zero_shot(bundle, fish, prompts)
+    for path in (pt, st_path):
+        b = clip.load_clip("embedded", pretrained=str(path))
+        np.testing.assert_allclose(clip.zero_shot(b, fish, prompts), ref, atol=1e-6)
+    bad = tmp_path / "bad.pt"
+    torch.save({"visual.proj": torch.zeros(3, 3)}, bad)
+    with pytest.raises(clip.ModelUnavailable, match="could not load"):
+        clip.load_clip("embedded", pretrained=str(bad))
+    with pytest.raises(clip.ModelUnavailable, match="not found"):
+        clip.load_clip("embedded", pretrained=str(tmp_path / "missing.pt"))
+
+
+def test_sample_images():
+    s = clip.sample_images()
+    synthetic = [k for k in s if not k.startswith("photo:")]
+    assert len(synthetic) >= 4 and any(k.startswith("photo:") for k in s)
+    assert all(im.mode == "RGB" for im in s.values())

@@ -1,0 +1,42 @@
+"""A few-step smoke run of the tiny-CLIP training loop (the real run is scripts/train_tiny_clip.py)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import train_tiny_clip as tr  # noqa: E402
+
+from engine import clip, scenes  # noqa: E402
+
+
+def test_count_contrastive_batches():
+    images, specs, captions = tr.make_batch(np.random.default_rng(0), 32)
+    assert images.shape == (32, 64, 64, 3) and len(specs) == len(captions) == 32
+    for g in range(4):  # the first batch // 8 groups of four: same colour+shape, counts one..four
+        group = specs[4 * g: 4 * g + 4]
+        assert [s.count for s in group] == [1, 2, 3, 4]
+        assert len({(s.colour, s.shape) for s in group}) == 1
+
+
+@pytest.mark.slow
+def test_training_smoke_run_is_seeded_and_loadable(tmp_path):
+    args = ["--steps", "3", "--batch", "16", "--eval", "32", "--eval-every", "0", "--log-every", "1", "--seed", "5"]
+    r1 = tr.main([*args, "--out", str(tmp_path / "a")])
+    r2 = tr.main([*args, "--out", str(tmp_path / "b")])
+    assert [h["loss"] for h in r1["history"]] == [h["loss"] for h in r2["history"]]
+    for key in ("count", "colour", "shape", "joint"):
+        assert 0.0 <= r1[key] <= 1.0
+    ev = json.loads((tmp_path / "a" / "eval.json").read_text())
+    assert ev["steps"] == 3 and ev["n_test"] == 32
+    b = clip.load_clip(str(tmp_path / "a"))
+    img = scenes.draw_scene(scenes.SceneSpec(1, "red", "circle"), np.random.default_rng(0))
+    p = clip.zero_shot(b, img, ["one red circle", "two blue fish"])
+    assert abs(p.sum() - 1) < 1e-9

@@ -86,6 +86,15 @@ def _quiet_transformers() -> None:
 # ---------------------------------------------------------------------------
 # Models
 # ---------------------------------------------------------------------------
+def _classify(model, labels, inputs: dict):
+    """The write-up's head (§3.1): logits = classifier(pooled); returns ``(logits,)`` or
+    ``(logits, CrossEntropy(logits, labels))``. Shared by both model classes."""
+    logits = model.classifier(model.pooled(**inputs))
+    if labels is not None:
+        return (logits, model.loss(logits, labels))
+    return (logits,)
+
+
 class BertForSentenceClassification(BertModel):
     """``BertModel`` with a linear head on the pooled [CLS] output (write-up §3.1, Fig. 9).
 
@@ -107,10 +116,7 @@ class BertForSentenceClassification(BertModel):
         return list(self.classifier.parameters())
 
     def forward(self, labels=None, **inputs):
-        logits = self.classifier(self.pooled(**inputs))
-        if labels is not None:
-            return (logits, self.loss(logits, labels))
-        return (logits,)
+        return _classify(self, labels, inputs)
 
 
 class EncoderForSentenceClassification(nn.Module):
@@ -136,10 +142,7 @@ class EncoderForSentenceClassification(nn.Module):
         return list(self.classifier.parameters())
 
     def forward(self, labels=None, **inputs):
-        logits = self.classifier(self.pooled(**inputs))
-        if labels is not None:
-            return (logits, self.loss(logits, labels))
-        return (logits,)
+        return _classify(self, labels, inputs)
 
 
 def embedded_model_path() -> Path:

@@ -61,6 +61,8 @@ def _p_value(v: float) -> str:
         return r"-\infty"
     if v == 0:
         return "0"
+    if not math.isfinite(v) or abs(v) > math.log(1000.0) + 1e-9:
+        return _fmt(v)  # beyond ln 1000 nothing is named; exp(v) could under/overflow
     ratio = math.exp(v)
     for cand in (ratio, 1 / ratio):
         if abs(cand - round(cand)) < 1e-9 and 1 <= round(cand) <= 1000:

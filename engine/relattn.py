@@ -45,6 +45,8 @@ import numpy as np
 LN2 = math.log(2.0)
 WRITEUP_KERNEL = (2.0, 0.0, 1.0)
 INPUT_KINDS = ("step", "spike", "random non-negative", "sine")
+TAP_MIN = float(np.finfo(float).tiny)  # 2.2e-308: the smallest normal float64
+TAP_MAX = 1e300  # |w| * taps above this: W_V = sum_S w and Conv1D may overflow
 
 
 class RelAttnInputError(ValueError):
@@ -207,7 +209,9 @@ def apply_heads(x, heads: Iterable, d_k: float = 1.0) -> np.ndarray:
 # ---------------------------------------------------------------------------
 def validate_kernel(kernel) -> np.ndarray:
     """The kernel as a float array, or :class:`RelAttnInputError` saying what is needed:
-    an odd number 2m+1 of finite taps, not all zero (write-up 1.3.1's Conv1D is centred)."""
+    an odd number 2m+1 of finite taps, not all zero (write-up 1.3.1's Conv1D is centred),
+    each nonzero tap with ``TAP_MIN <= |w|`` (no subnormals: ``1e-320`` or ``5e-324`` have
+    lost most of their bits) and ``|w| * (2m+1) <= TAP_MAX`` (W_V = sum_S w cannot overflow)."""
     try:
         w = np.asarray(list(kernel), dtype=float).ravel()
     except (TypeError, ValueError) as exc:
@@ -225,6 +229,19 @@ def validate_kernel(kernel) -> np.ndarray:
         raise RelAttnInputError(
             "the kernel is all zeros: softmax weights are positive and sum to 1, so a head needs at least "
             "one nonzero tap (the zero map is W_V = 0 with any p)"
+        )
+    mag = np.abs(w[w != 0])
+    if mag.min() < TAP_MIN:
+        raise RelAttnInputError(
+            f"the tap {float(mag.min()):.3g} is too small: nonzero taps must have |w| >= {TAP_MIN:.3g} "
+            f"(a subnormal float, below that, carries fewer than 53 bits, so neither "
+            "Conv1D nor the heads' W_V = sum_S w can be computed to float64 precision); Conv1D is linear, so "
+            "scale the kernel up and the output by the same factor, or write 0 for a tap that should vanish"
+        )
+    if mag.max() > TAP_MAX / w.size:
+        raise RelAttnInputError(
+            f"the tap {float(mag.max()):.3g} is too large: |w| times the number of taps must stay below "
+            f"{TAP_MAX:g}, or W_V = sum_S w and Conv1D overflow float64; scale the kernel down"
         )
     return w
 

@@ -129,6 +129,8 @@ def test_conv1d_follows_writeup_convention():
 
 @pytest.mark.parametrize("bad, words", [
     ([], "empty"), ([1, 2], "odd"), ([0, 0, 0], "all zeros"), ([1, math.nan, 1], "NaN"),
+    ([1e-320, 0, 1e-320], "too small"), ([5e-324, 5e-324, 5e-324], "too small"), ([1, 0, 1e-310], "too small"),
+    ([1e308, 0, 1], "too large"), ([1e300, 1e300, 1e300], "too large"),
 ])
 def test_bad_kernels_get_clear_messages(bad, words):
     with pytest.raises(ra.RelAttnInputError, match=words):
@@ -271,3 +273,18 @@ def test_make_input_and_dense_window():
     rows, cols, mat = ra.attention_window(r, 10, 8)
     assert rows.tolist() == list(range(10, 18))
     np.testing.assert_allclose(mat.sum(axis=1), 1.0)
+
+
+def test_tiny_and_huge_normal_taps_stay_exact_and_format():
+    """Issue 17: the smallest normal taps and large taps solve exactly, and their LaTeX
+    (p = ln|w| far beyond ln 1000) formats without under/overflow."""
+    from dashboard import plots_relattn as pr
+
+    x = ra.make_input("sine", 32, 0, 0.0)
+    for kernel in ([ra.TAP_MIN, 0.0, ra.TAP_MIN], [1e-300, 0.0, 1.0], [1e299, -1e299, 1e299]):
+        heads = ra.solve_conv(kernel)
+        assert ra.compare_conv(x, kernel, heads).rel_error <= 1e-9
+        for h in heads:
+            assert "p" in pr.latex_head(h)
+    assert pr._p_value(-744.44) == "-744.4" and pr._p_value(800.0) == "800"
+    assert pr._p_value(math.log(2.0)).startswith(r"\ln 2")

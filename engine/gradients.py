@@ -784,12 +784,16 @@ def non_normal_counterexample(
 
 @dataclass
 class PascanuCounterexample:
-    """Pascanu, Mikolov & Bengio 2013 (sec. 3.1) state the vanishing condition with the
-    largest eigenvalue: |lambda_1(W)| < 1/gamma suffices for vanishing. Counterexample:
+    """Pascanu, Mikolov & Bengio 2013, "On the difficulty of training recurrent neural
+    networks" (ICML), sec. 2.1: it is sufficient for the largest *singular value* of W to
+    satisfy lambda_1 < 1/gamma for the gradient to vanish (gamma = sup|phi'|). The final
+    version states it with the largest singular value; only arXiv v1 (1211.5063v1) used the
+    largest eigenvalue. This example shows why the eigenvalue version cannot be right:
     x_t = W tanh(x_{t-1}) + b with nilpotent W = [[8, 8], [-8, -8]] (spectral radius 0,
     sigma_max 16) and b = x* - W tanh(x*), x* = (0, artanh 1/2) a fixed point. There
     J = W diag(tanh'(x*)) = [[8, 6], [-8, -6]], J^2 = 2J, so ||J^l|| = 2^(l-1) ||J||:
-    the gradient grows like 2^l although every eigenvalue of W is 0."""
+    the gradient grows like 2^l although every eigenvalue of W is 0, while the
+    singular-value condition (16 < 1) correctly does not predict vanishing."""
 
     W: np.ndarray
     b: np.ndarray
@@ -799,7 +803,7 @@ class PascanuCounterexample:
     spectral_radius_W: float
     sigma_max_W: float
     gamma: float
-    eigen_condition_predicts_vanishing: bool  # rho(W) < 1/gamma
+    eigen_condition_predicts_vanishing: bool  # rho(W) < 1/gamma (arXiv v1's wording)
     depths: np.ndarray  # l = 1..depth
     log_sigma_max_Jl: np.ndarray  # ln sigma_max(J^l), exact via the graded product
     growth_rate: float  # fitted d ln sigma_max(J^l) / dl (ln 2 = 0.693 in theory)

@@ -119,6 +119,8 @@ def _load_source(source: str, col):
         return 0
 
     c1, c2, c3, c4 = col.columns(4)
+    for k in ("sl_col_flops", "sl_col_params", "sl_col_loss", "sl_col_tokens"):
+        _valid_choice_state(k, cols)
     m = {
         "flops": widgets.selectbox("FLOPs", cols, key="sl_col_flops", where=c1,
                                    index=guess("flops", "training flop", "c", "compute")),
@@ -130,6 +132,41 @@ def _load_source(source: str, col):
     }
     m = {k: v for k, v in m.items() if v and v != "(none)"}
     return sc.clean_runs(df, m, source=up.name)
+
+
+# ---------------------------------------------------------------------------
+# Widgets whose range depends on the data
+# ---------------------------------------------------------------------------
+def _clamp_range_state(key: str, lo: float, hi: float, label: str, where) -> None:
+    """Re-derive a data-dependent range widget's stored value before the widget exists.
+
+    A range slider keeps its value in session state when the data change (another source,
+    another upload); a value outside the new [lo, hi] made Streamlit raise
+    StreamlitValueBelowMinError. The stored value is clamped into [lo, hi] (or reset to the
+    full range when nothing of it overlaps) and a small notice says so.
+    """
+    cur = st.session_state.get(key)
+    if cur is None:
+        return
+    try:
+        a, b = sorted((float(cur[0]), float(cur[1])))
+    except (TypeError, ValueError, IndexError):
+        del st.session_state[key]
+        return
+    if lo - 1e-9 <= a and b <= hi + 1e-9:
+        return
+    na, nb = max(a, lo), min(b, hi)
+    if nb <= na:  # no overlap with the new data: the full range
+        na, nb = lo, hi
+    st.session_state[key] = (round(na, 1), round(nb, 1))
+    where.caption(f"{label}: the previous selection {a:g} to {b:g} lies outside these data's {lo:g} to {hi:g}; "
+                  f"now {round(na, 1):g} to {round(nb, 1):g}.")
+
+
+def _valid_choice_state(key: str, options: list[str]) -> None:
+    """Forget a stored column choice that the current upload does not have."""
+    if key in st.session_state and st.session_state[key] not in options:
+        del st.session_state[key]
 
 
 # ---------------------------------------------------------------------------
@@ -174,6 +211,7 @@ def render() -> None:
     lo, hi = math.floor(lc.min() * 10) / 10, math.ceil(lc.max() * 10) / 10
     if hi <= lo:
         hi = lo + 0.1
+    _clamp_range_state("sl_range", lo, hi, "Budgets in the fit: log10 C range", ctrl)
     rng = widgets.slider("Budgets in the fit: log10 C range", lo, hi, (lo, hi), key="sl_range", where=ctrl, step=0.1,
                          help="Only budgets whose C falls in this range enter the fit.")
     chosen = np.flatnonzero((lc >= rng[0] - 1e-9) & (lc <= rng[1] + 1e-9))

@@ -1,0 +1,61 @@
+"""Real-browser test of the scaling page's data sources (issue 13).
+
+Switching the data source used to crash the page (StreamlitValueBelowMinError: the
+budget-range slider kept a value from the previous source). Every source is cycled in
+both orders, then a valid and an invalid CSV are uploaded; no Streamlit exception may
+appear at any point.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import screenshot, wait_for_app
+
+from engine import scaling as sc
+from pages.scaling_laws import SOURCES, _available_sources
+
+pytestmark = pytest.mark.browser
+
+
+def _no_exception(page, where: str) -> None:
+    exc = page.locator('[data-testid="stException"]')
+    assert exc.count() == 0, f"{where}: {exc.first.inner_text()}"
+
+
+def _choose_source(page, label: str) -> None:
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Data source").first
+    box.click()
+    page.locator('[role="option"]').filter(has_text=label).first.click()
+    wait_for_app(page)
+
+
+@pytest.fixture
+def csv_files(tmp_path):
+    runs = sc.synthetic_isoflop(budgets=(1e18, 1e19, 1e20), points_per_budget=5, noise=0.002, seed=1)
+    good = tmp_path / "runs.csv"
+    runs.as_frame().to_csv(good, index=False)
+    bad = tmp_path / "broken.csv"
+    bad.write_bytes(b"\x00\x01 not,a\ncsv" + bytes(np.arange(256, dtype=np.uint8)))
+    return good, bad
+
+
+def test_cycling_sources_and_uploads_never_raises(streamlit_server, page, csv_files):
+    page.goto(streamlit_server + "/scaling-laws")
+    wait_for_app(page)
+    _no_exception(page, "default view")
+    labels = [SOURCES[k] for k in _available_sources() if k != "upload"]
+    for order in (labels, labels[::-1]):
+        for label in order:
+            _choose_source(page, label)
+            _no_exception(page, f"source {label}")
+    _choose_source(page, SOURCES["upload"])
+    good, bad = csv_files
+    for path in (good, bad, good):
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+        wait_for_app(page)
+        _no_exception(page, f"upload {path.name}")
+    # back to a source with another budget range after an upload
+    _choose_source(page, labels[0])
+    _no_exception(page, "after upload")
+    screenshot(page, "scaling-sources-cycled")

@@ -8,6 +8,8 @@ that may under- or overflow, so a NaN or inf is never printed as if it were a nu
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -37,8 +39,32 @@ def show(fig: go.Figure, *, key: str | None = None, where=st) -> None:
     )
 
 
+@contextmanager
+def status_while(label: str, *, where=st, expanded: bool = False) -> Iterator:
+    """An ``st.status`` box shown only while the block runs (issue 14: no stale
+    "Done" boxes). Yields the status container (write progress into it); when the
+    block finishes the box is removed. If the block raises, the box stays, marked
+    as an error, with the message, and the exception propagates.
+
+        with ui.status_while("Multiplying 1000 Jacobians..."):
+            result = compute(...)
+    """
+    slot = where.empty()
+    box = slot.status(label, expanded=expanded, state="running")
+    try:
+        yield box
+    except Exception:
+        box.update(label=f"{label} failed", state="error", expanded=True)
+        raise
+    slot.empty()
+
+
 def header(title: str, intro: str, *, source: str | None = None) -> None:
-    """Page title, one-paragraph introduction and the write-up section it covers."""
+    """Page title, one-paragraph introduction and the write-up section it covers.
+
+    ``intro`` is markdown written by the page (never user text): write formulas in it
+    as LaTeX between dollar signs, ``$h_i = \\phi(w_i h_{i-1})$`` (inline) or
+    ``$$...$$`` (display); they are typeset by KaTeX like in ``st.markdown``."""
     st.title(title)
     if source:
         st.caption(source)

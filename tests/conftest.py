@@ -53,9 +53,7 @@ widgets.begin_run()
 import importlib
 importlib.import_module({module!r}).render()
 widgets.report_unknown_params()
-for _m in widgets.notices():
-    import streamlit as _st
-    _st.caption(_m)
+widgets.show_notices()
 """
 
 
@@ -83,9 +81,11 @@ def run_page(module: str, query: dict | None = None, timeout: float = 120):
 
 
 def shown_text(at) -> str:
-    """All markdown, captions, metrics, alerts and LaTeX an AppTest run displayed, as one string."""
+    """All markdown, captions, plain text (URL notices), metrics, alerts and LaTeX an
+    AppTest run displayed, as one string."""
     parts: list[str] = []
-    for group in ("title", "header", "subheader", "markdown", "caption", "latex", "info", "warning", "error", "success", "code"):
+    for group in ("title", "header", "subheader", "markdown", "caption", "text", "latex", "info", "warning", "error",
+                  "success", "code"):
         for el in getattr(at, group, []):
             parts.append(str(el.value))
     for m in at.metric:

@@ -48,6 +48,9 @@ def test_bad_and_unknown_query_params_get_a_notice_and_defaults():
     assert "Ignored URL parameter `lecture=maybe`" in text
     assert "Ignored unknown URL parameter `bogus`" in text
     assert at.toggle(key="lecture").value is False
+    # the notices are plain text, and the bad values are gone from the URL
+    assert any("lecture=maybe" in t.value for t in at.text)
+    assert "lecture" not in at.query_params and "bogus" not in at.query_params
 
 
 def test_style_labels_axes_and_log_scales():
@@ -92,3 +95,109 @@ def test_choice_param_uses_displayed_label():
     assert "Ignored URL parameter" not in shown_text(at)
     at = app({"export": "svg-ish"}).run()
     assert "Ignored URL parameter `export=svg-ish`" in shown_text(at)
+
+
+def test_url_values_that_crashed_number_input_are_dropped_before_the_widget():
+    from conftest import page_app
+
+    for bad in ("inf", "-inf", "1" + "0" * 400, "nan", "1e-320"):
+        at = page_app("rnn_jacobian", {"rnn_seed": bad}).run()
+        assert not at.exception, (bad, [e.value for e in at.exception])
+        assert at.number_input(key="rnn_seed").value == 0
+        assert "rnn_seed" not in at.query_params
+        assert any("rnn_seed" in t.value for t in at.text)
+
+
+def test_notices_are_plain_text_and_truncated():
+    value = "`x` [phish](http://example.com/p) ![t](http://example.com/t.png)" + "y" * 500
+    at = app({"lecture": value, "`a`[b](http://example.com)": "1"}).run()
+    assert not at.exception
+    texts = [t.value for t in at.text]
+    assert any("[phish](http://example.com/p)" in t for t in texts)  # shown literally ...
+    assert all(len(t) < 400 for t in texts)  # ... and truncated
+    assert any("characters)" in t for t in texts)
+    for group in ("markdown", "caption"):
+        for el in getattr(at, group):
+            assert "example.com" not in el.value
+
+
+def test_long_url_text_is_rejected_with_a_notice():
+    from streamlit.testing.v1 import AppTest
+
+    script = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
+        "from dashboard import widgets\n"
+        "widgets.begin_run()\n"
+        "v = widgets.text_input('Name', 'default', key='t_name', max_chars=20)\n"
+        "a = widgets.text_area('Notes', 'n', key='t_notes')\n"
+        "import streamlit as st\n"
+        "st.text(repr(v) + '|' + repr(a))\n"
+        "widgets.show_notices()\n"
+    )
+    at = AppTest.from_string(script)
+    at.query_params["t_name"] = "z" * 21
+    at.query_params["t_notes"] = "x" * 10_000
+    at.run()
+    assert not at.exception
+    assert at.text_input(key="t_name").value == "default"
+    assert at.text_area(key="t_notes").value == "n"
+    shown = " ".join(t.value for t in at.text)
+    assert "longer than 20 characters" in shown and "longer than 5,000 characters" in shown
+
+
+def test_fragment_widget_params_are_never_reported_unknown():
+    from streamlit.testing.v1 import AppTest
+
+    script = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
+        "import streamlit as st\n"
+        "from dashboard import widgets\n"
+        "widgets.begin_run()\n"
+        "@st.fragment\n"
+        "def panel():\n"
+        "    widgets.slider('k', 1, 10, 3, key='fr_k')\n"
+        "panel()\n"
+        "widgets.report_unknown_params()\n"
+        "widgets.show_notices()\n"
+    )
+    at = AppTest.from_string(script)
+    at.query_params["fr_k"] = "7"
+    at.run()
+    assert not at.exception
+    assert at.slider(key="fr_k").value == 7
+    assert "fr_k" in at.session_state["_gsl_fragment_keys"]
+    assert not [t.value for t in at.text if "unknown" in t.value]
+    at.slider(key="fr_k").set_value(9).run()
+    assert not at.exception and at.slider(key="fr_k").value == 9
+
+
+def test_tab_bar_and_expander_are_url_bound():
+    from streamlit.testing.v1 import AppTest
+
+    script = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
+        "import streamlit as st\n"
+        "from dashboard import widgets, ui\n"
+        "widgets.begin_run()\n"
+        "tab = widgets.tab_bar('View', ['Convolution', 'Max pooling'], key='t_tab')\n"
+        "st.text('tab=' + tab)\n"
+        "with widgets.expander('More', key='t_more') as box:\n"
+        "    st.text('open=' + str(box.open))\n"
+        "with ui.status_while('Working'):\n"
+        "    pass\n"
+        "widgets.report_unknown_params()\n"
+        "widgets.show_notices()\n"
+    )
+    at = AppTest.from_string(script)
+    at.query_params["t_tab"] = "Max pooling"
+    at.query_params["t_more"] = "true"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    texts = [t.value for t in at.text]
+    assert "tab=Max pooling" in texts and "open=True" in texts
+    assert not at.status  # the finished status box was removed
+    at = AppTest.from_string(script)
+    at.query_params["t_tab"] = "Nope"
+    at.run()
+    assert "tab=Convolution" in [t.value for t in at.text]
+    assert any("t_tab=Nope" in t.value for t in at.text)

@@ -6,7 +6,8 @@ import plotly.graph_objects as go
 
 from dashboard import figures
 
-VERDICT_COLOURS = {"holds": "#2ca02c", "fails": "#d62728", "holds with caveat": "#ff7f0e"}
+VERDICT_COLOURS = {"holds": "#2ca02c", "fails": "#d62728", "holds with caveat": "#ff7f0e",
+                   "not reproduced": "#9467bd", "depends on the law": "#1f77b4", "error": "#7f7f7f"}
 
 
 def claimed_vs_computed(compare: dict, *, log_scale: bool = False, title: str | None = None) -> go.Figure:
@@ -34,6 +35,8 @@ def verdict_summary(counts: dict[str, int], sections: dict[str, dict[str, int]])
     names = list(sections)
     fig = figures.new_figure(x_title="write-up section", y_title="claims (count)", height=280)
     for verdict, colour in VERDICT_COLOURS.items():
+        if not counts.get(verdict) and verdict not in ("holds", "fails", "holds with caveat"):
+            continue  # no empty legend entries for the rarer verdicts
         fig.add_bar(x=names, y=[sections[s].get(verdict, 0) for s in names], name=f"{verdict} ({counts.get(verdict, 0)})",
                     marker_color=colour, hovertemplate="section %{x}<br>" + verdict + ": %{y}<extra></extra>")
     fig.update_layout(barmode="stack")

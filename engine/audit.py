@@ -1,29 +1,58 @@
-"""Write-up audit: every claim of the course write-up, checked live against the engine.
+"""Write-up audit: every claim of the course write-up, checked against the engine.
 
 ``run_audit()`` calls one check function per claim (registered in ``CHECKS``). Each check
-calls the engine module that computes the claim and derives its verdict from the numbers
-it gets back; nothing here stores a verdict. A check that raises is reported with the
-error in its evidence (``Check.error``) and does not stop the others.
+derives its verdict from numbers it gets back from the engine; nothing here stores a
+verdict. The numbers come from two kinds of source, and every check says which in
+``Check.provenance``:
 
-Verdicts: "holds", "fails", "holds with caveat" (the claim holds only under an assumption
-we had to make, or on a stand-in for the write-up's own setting; the evidence says which).
+* **computed now**: the engine computes them when the audit runs (the maths of 1.1-1.3,
+  the attention code, the positional encodings, the scaling laws, the tiny CLIP model);
+* **read from a shipped run**: a training run too long for a page load (the Pig Latin
+  models of 2.1.4/2.2.3, the BERT runs of 3.2/3.3) was made once by a script in
+  ``scripts/`` and its results ship in ``assets/``; the check reads that file and names
+  the script, the settings and, where the file records it, the date.
+
+A check that raises is reported with verdict "error" and the message in its evidence
+(``Check.error``); it does not stop the others.
+
+Verdicts:
+
+* "holds", "fails";
+* "holds with caveat": the claim holds only under an assumption we had to make, or on a
+  stand-in for the write-up's own setting (the evidence says which);
+* "not reproduced": a claim about the write-up's own experiment that our runs, with a
+  different architecture and loss (named in the evidence), do not reproduce; this is not
+  a proof that the write-up's numbers are wrong;
+* "depends on the law": the answer changes with the scaling law used (each law's ratio
+  is in the evidence);
+* "error": the check itself could not run.
+
 Sections refer to the write-up (``../shared/seed/000_ff4132e6a74a6f98.txt``).
 """
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
+from pathlib import Path
 
 import numpy as np
 
 from engine import gradients, relattn, scaling, sweeps
 
 HOLDS, FAILS, CAVEAT = "holds", "fails", "holds with caveat"
-VERDICTS = (HOLDS, FAILS, CAVEAT)
+NOT_REPRODUCED, DEPENDS, ERROR = "not reproduced", "depends on the law", "error"
+VERDICTS = (HOLDS, FAILS, CAVEAT, NOT_REPRODUCED, DEPENDS, ERROR)
+COMPUTED_NOW = "computed now"
+ROOT = Path(__file__).resolve().parents[1]
+# Factor used wherever "optimal" needs a tolerance: the same factor 2 engine.scaling uses
+# to call a setup compute-optimal (N / N_opt within [1/2, 2]).
+OPTIMAL_FACTOR = 2.0
 
 
 @dataclass
@@ -32,7 +61,10 @@ class Check:
 
     ``numbers``: the deciding numbers by name. ``compare``: optional {label: (claimed,
     computed)} pairs for a small bar chart. ``correction``: the correct version where the
-    claim fails (or needs a caveat). ``error``: set only when the check itself crashed.
+    claim fails (or needs a caveat). ``provenance``: one line per source of the numbers,
+    each starting with "computed now" or "read from shipped run". ``query``: URL query
+    parameters that open ``page`` in the state that shows the claim. ``error``: set only
+    when the check itself crashed (verdict "error").
     """
 
     section: str
@@ -45,6 +77,64 @@ class Check:
     compare: dict | None = None
     log_scale: bool = False
     error: str | None = None
+    provenance: list[str] = field(default_factory=list)
+    query: dict = field(default_factory=dict)
+
+    @property
+    def computed_now(self) -> bool:
+        """True when no number of this check was read from a shipped run."""
+        return all(p.startswith(COMPUTED_NOW) for p in self.provenance)
+
+
+# ---------------------------------------------------------------------------
+# Provenance of shipped runs
+# ---------------------------------------------------------------------------
+@cache
+def _commit_date(path: Path) -> str | None:
+    """Date (YYYY-MM-DD) of the last commit that touched ``path``, or None without git."""
+    try:
+        out = subprocess.run(["git", "log", "-1", "--format=%cs", "--", str(path)], cwd=ROOT, capture_output=True,
+                             text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def nmt_provenance(name: str) -> str:
+    """'read from shipped run ...' for a Pig Latin run (assets/nmt/models/<name>.json)."""
+    from engine.nmt.train import MODELS_DIR
+
+    path = Path(MODELS_DIR) / f"{name}.json"
+    m = json.loads(path.read_text())
+    c = m["config"]
+    date = m.get("date_utc") or _commit_date(path)
+    when = f"file records no date; committed {date}" if date and "date_utc" not in m else (date or "date not recorded")
+    return (f"read from shipped run {_rel(path)} (scripts/train_nmt.py: {c['arch']}, h = {c['hidden_size']}, "
+            f"{c['num_layers']} layers, {c['num_heads']} heads, {c['dataset']} data, {c['epochs']} epochs, lr {c['lr']}, "
+            f"label smoothing {c.get('label_smoothing', 0)}, seed {c['seed']}; {when})")
+
+
+def bert_provenance(*keys: str) -> str:
+    """'read from shipped run ...' for BERT runs (assets/bert/results.json)."""
+    from engine import bert
+
+    path = Path(getattr(bert, "RESULTS_PATH", ROOT / "assets" / "bert" / "results.json"))
+    d = json.loads(path.read_text())
+    runs = d.get("runs", {})
+    parts = []
+    for k in keys:
+        c = runs.get(k, {}).get("config", {})
+        parts.append(f"{k}: {c.get('mode', '?')}, {c.get('epochs', '?')} epochs, lr {c.get('lr', '?')}, "
+                     f"feature cache {'on' if c.get('cache_features') else 'off'}")
+    date = d.get("machine", {}).get("date_utc") or _commit_date(path)
+    return f"read from shipped run {_rel(path)} (scripts/train_bert.py; " + "; ".join(parts) + f"; {date} UTC)"
 
 
 class _Context:
@@ -73,15 +163,6 @@ class _Context:
         from engine import bert
 
         return bert.writeup_evidence()
-
-    @cached_property
-    def nmt_settings(self) -> str:
-        r = self.nmt
-        d = r.runs[r.decoder_name]
-        return (
-            f"project runs: {d.num_layers} layers, {d.num_heads} heads, pre-LN, label smoothing {d.label_smoothing}, "
-            f"val loss = cross-entropy per target token (floor {r.smoothing_floor:.3f}); see /translation"
-        )
 
 
 def _verdict(ok: bool, caveat: bool = False) -> str:
@@ -263,20 +344,68 @@ def check_1_2_1_diag(ctx: _Context) -> Check:
     )
 
 
-def check_1_2_1_pascanu(ctx: _Context) -> Check:
-    """The write-up's bound uses sigma_max, not eigenvalues; Pascanu's rho(W) < 1 condition is not enough."""
-    c = gradients.pascanu_counterexample()
-    grows = c.growth_rate > 0
-    ok = bool(c.spectral_radius_W < 1 and c.sigma_max_W > 1 and grows)
+def _sigma_max(M: np.ndarray) -> float:
+    """Largest singular value (2-norm) of a matrix."""
+    return float(np.linalg.norm(M, 2))
+
+
+def _sigmoid_rnn_layer_jacobians(W: np.ndarray, x1: np.ndarray, steps: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """Layerwise Jacobians J_i = diag(s_i (1 - s_i)) W, s_i = sigmoid(W x_i), and x_(steps+1)."""
+    jac, x = [], x1
+    for _ in range(steps):
+        s = 1.0 / (1.0 + np.exp(-(W @ x)))
+        jac.append((s * (1 - s))[:, None] * W)
+        x = s
+    return jac, x
+
+
+def check_1_2_1_hint(ctx: _Context) -> Check:
+    """The quoted hint, tested directly: sigma_max(AB) <= sigma_max(A) sigma_max(B) on random
+    matrices and on the RNN's own layer Jacobians; and dx_n/dx_1 equals the product of the
+    layerwise Jacobians (compared with central finite differences, no engine call)."""
+    rng = np.random.default_rng(7)
+    worst_ratio = 0.0
+    n_pairs = 300
+    for _ in range(n_pairs):
+        m, k, n = (int(v) for v in rng.integers(1, 12, 3))
+        A = rng.normal(size=(m, k)) * rng.lognormal(0, 2)
+        B = rng.normal(size=(k, n)) * rng.lognormal(0, 2)
+        if rng.random() < 0.3:  # rank-deficient and diagonal factors too (the proof multiplies D_i and W)
+            A = np.diag(rng.random(m)) @ rng.normal(size=(m, k))
+        denom = _sigma_max(A) * _sigma_max(B)
+        if denom > 0:
+            worst_ratio = max(worst_ratio, _sigma_max(A @ B) / denom)
+    # the input-output Jacobian of x_(t+1) = sigmoid(W x_t) against finite differences
+    steps, dim = 5, 8
+    W = gradients.rescale_to_sigma_max(gradients.gaussian_weights(dim, 1.0, 3), 2.0)
+    x1 = np.random.default_rng(5).normal(0, 1, dim)
+    jac, _ = _sigmoid_rnn_layer_jacobians(W, x1, steps)
+    product = np.eye(dim)
+    for J in jac:
+        product = J @ product  # dx_n/dx_1 = J_(n-1) ... J_1
+    h = 1e-6
+    fd = np.zeros((dim, dim))
+    for j in range(dim):
+        e = np.zeros(dim)
+        e[j] = h
+        fd[:, j] = (_sigmoid_rnn_layer_jacobians(W, x1 + e, steps)[1] - _sigmoid_rnn_layer_jacobians(W, x1 - e, steps)[1]) / (2 * h)
+    rel = float(np.linalg.norm(product - fd) / np.linalg.norm(fd))
+    layer_ratio = _sigma_max(product) / math.prod(_sigma_max(J) for J in jac)
+    ok = worst_ratio <= 1 + 1e-9 and layer_ratio <= 1 + 1e-9 and rel < 1e-6
     return Check(
         "1.2.1",
-        "Hint: if C = AB, then sigma_max(C) <= sigma_max(A) sigma_max(B) (the bound is in singular values, not eigenvalues).",
+        "Hint: if C = AB, then sigma_max(C) <= sigma_max(A) sigma_max(B). Also, the input-output Jacobian is the "
+        "multiplication of layerwise Jacobians.",
         _verdict(ok),
-        f"Pascanu-style W: spectral radius {c.spectral_radius_W:g}, sigma_max(W) = {c.sigma_max_W:g}; the Jacobian "
-        f"still grows at rate {c.growth_rate:.4f} per layer (ln 2 = {math.log(2):.4f}). An eigenvalue condition "
-        "would predict vanishing; only sigma_max controls the bound, as the write-up uses.",
+        f"{n_pairs} random products A B (shapes 1-11, scales over decades, diagonal factors included): largest "
+        f"sigma_max(AB) / (sigma_max(A) sigma_max(B)) = {worst_ratio:.6f} (must be <= 1). Sigmoid RNN, 8 units, "
+        f"sigma_max(W) = 2, {steps} steps: the product J_{steps}...J_1 of the layer Jacobians diag(sigma') W matches "
+        f"central finite differences of x_1 -> x_{steps + 1} to a relative error {rel:.1e}, and sigma_max of the "
+        f"product / product of the layers' sigma_max = {layer_ratio:.3g}.",
         "rnn-jacobian",
-        {"rho(W)": float(c.spectral_radius_W), "sigma_max(W)": float(c.sigma_max_W), "growth rate": float(c.growth_rate)},
+        {"max sigma_max(AB)/(sigma_max(A) sigma_max(B))": worst_ratio, "relative error product vs finite differences": rel,
+         "sigma_max(J) / prod sigma_max(J_i)": layer_ratio},
+        correction="sigma_max(AB) <= sigma_max(A) sigma_max(B) (submultiplicativity of the spectral norm).",
     )
 
 
@@ -399,17 +528,79 @@ def check_2_1_2(ctx: _Context) -> Check:
     )
 
 
+def _nmt_runs_text(ctx: _Context) -> str:
+    r = ctx.nmt
+    d = r.runs[r.decoder_name]
+    return (f"our runs: transformer, {d.num_layers} layers, {d.num_heads} heads, pre-LN, trained with label smoothing "
+            f"{d.label_smoothing}; validation loss = unsmoothed cross-entropy per target token, source and padding "
+            f"masked (floor {r.smoothing_floor:.3f} from the smoothing); see /translation")
+
+
+
+
+def _not_reproduced_text(ctx: _Context) -> str:
+    return ("Not reproduced: this judges the write-up's experiment by ours, which differs in architecture and in "
+            f"loss masking ({_nmt_runs_text(ctx)}). The write-up states neither its architecture nor which tokens its "
+            "loss averages over; its losses (0.48-1.16) are 4-10x ours, so the two tables are not on one scale.")
+
+
+
+
 def check_2_1_3(ctx: _Context) -> Check:
-    c = ctx.nmt_claim("sinusoidal")
+    """Sinusoidal vs one-hot on the same task: what each can represent past the training
+    length L (distinct codes, distance as a fixed linear map), and how the shipped
+    sinusoidal models actually do past their training length."""
+    from engine import positional
+    from engine.nmt import results
+    from engine.nmt.models import MAX_POSITIONS
+
+    L = results.LONGEST_TRAIN_SEQ
+    n = MAX_POSITIONS
+    p = positional.properties(n_train=L, dim=64, k=3, n_beyond=n - L)
+    sin = positional.encodings("sinusoidal", n, 64, L)
+    oh = positional.encodings("one-hot", n, 64, L)
+
+    def distinct_past(pe):
+        past = np.round(pe[L:], 9)
+        return len({tuple(r) for r in past})
+
+    sin_distinct, oh_distinct = distinct_past(sin), distinct_past(oh)
+    represented = sin_distinct == n - L and p.sin_beyond_norm > 0 and oh_distinct < n - L
+    # the shipped (sinusoidal) models, inside vs past their training word length (12 letters)
+    parts, drops = [], []
+    for x in ctx.nmt.runs.values():
+        inside = [a for m, a, _ in x.by_length if m <= 12]
+        past = [a for m, a, _ in x.by_length if m > 12]
+        if inside and past:
+            i, q = sum(inside) / len(inside), sum(past) / len(past)
+            drops.append(q < i)
+            parts.append(f"{x.name}: {100 * i:.0f} % at 4-12 letters, {100 * q:.0f} % at 13-20")
+    trained_generalise = bool(drops) and not any(drops)
+    verdict = FAILS if not represented else (HOLDS if trained_generalise else CAVEAT)
+    shipped = [nmt_provenance(x.name) for x in ctx.nmt.runs.values() if x.by_length]
     return Check(
         "2.1.3",
-        "Sinusoidal positional encodings are continious and allow the model to generalize better to longer sequences",
-        _verdict(c.holds),
-        f"{c.evidence} ({ctx.nmt_settings})",
+        "Sinusoidal positional encodings are continious and allow the model to generalize better to longer sequences "
+        "and allows more pattern learning beased on token distance, as opposed to the raw absolute positions of OHE.",
+        verdict,
+        f"Same task, both encodings, training length L = {L} positions, table of {n}: past L sinusoidal gives "
+        f"{sin_distinct} distinct codes for {n - L} positions (norm {p.sin_beyond_norm:.2f}), one-hot gives "
+        f"{oh_distinct} (all-zero rows: every position past L looks the same, so nothing past L can be represented). "
+        f"Distance: a fixed rotation M_3 maps every sinusoidal code to the one 3 positions later, past L too "
+        f"(residual {p.sin_shift_residual:.1e}); the one-hot shift map has rank {p.onehot_shift_rank} < {L} (it drops "
+        f"positions at the end). Neighbours: mean cosine {p.sin_adjacent_cosine:.2f} (sinusoidal) vs "
+        f"{p.onehot_adjacent_cosine:.2f} (one-hot). So the comparison holds for what each encoding can represent. "
+        f"Caveat from the trained models (all sinusoidal): " + "; ".join(parts) + ". Being able to represent longer "
+        "sequences is not generalising to them.",
         "positional-encodings",
-        {"holds (engine.nmt.results)": bool(c.holds)},
-        correction=("The encodings are defined past the training length and their similarity depends only on distance, "
-                    "but a model trained on short words still fails on longer ones: extrapolation is not automatic."),
+        {"distinct sinusoidal codes past L": sin_distinct, "distinct one-hot codes past L": oh_distinct,
+         "positions past L": n - L, "sinusoidal shift residual": float(p.sin_shift_residual),
+         "one-hot shift rank": int(p.onehot_shift_rank)},
+        correction=("Sinusoidal codes exist and keep distance structure past L; one-hot has none there. A model trained "
+                    "on short words with sinusoidal codes still fails on longer ones: representable is not learned."),
+        compare={"distinct codes past L": (float(n - L), float(sin_distinct)),
+                 "one-hot distinct codes past L": (float(n - L), float(oh_distinct))},
+        provenance=[f"{COMPUTED_NOW}: encodings and their properties (engine.positional)", *shipped],
     )
 
 
@@ -420,13 +611,14 @@ def check_2_1_4_hidden(ctx: _Context) -> Check:
     return Check(
         "2.1.4",
         "Increasing hidden size from 32 to 64 significantly improves model performance, as shown by lower validation "
-        "loss on both the small and large datasets",
-        _verdict(c.holds, caveat=True),
-        f"{c.evidence}. Table 1: {rows}. Caveat: our differences are small (models near the label-smoothing floor). "
-        f"({ctx.nmt_settings})",
+        "loss on both the small (from 0.799 to 0.478) and large datasets (from 1.156 to 0.569).",
+        CAVEAT if c.holds else NOT_REPRODUCED,
+        f"In the write-up's own Table 1 it holds (0.478 < 0.799, 0.569 < 1.156). Ours: {c.evidence}. Table 1: {rows}. "
+        f"Caveat: our differences are small (models near the label-smoothing floor), and {_nmt_runs_text(ctx)}.",
         "translation",
         {f"h{r.hidden_size} {r.dataset}": float(r.val_loss) for r in ctx.nmt.table1},
         compare={f"h{r.hidden_size} {r.dataset}": (float(r.writeup_val_loss), float(r.val_loss)) for r in ctx.nmt.table1},
+        provenance=[nmt_provenance(f"encdec_h{r.hidden_size}_{r.dataset}") for r in ctx.nmt.table1],
     )
 
 
@@ -434,13 +626,40 @@ def check_2_1_4_data(ctx: _Context) -> Check:
     c = ctx.nmt_claim("hidden 32 does worse")
     return Check(
         "2.1.4",
-        "Increasing the dataset size, however, does not always lead to better generalization: for hidden size 32 "
-        "(0.799 small vs 1.156 large)",
-        _verdict(c.holds),
-        f"{c.evidence}. ({ctx.nmt_settings})",
+        "Increasing the dataset size, however, does not always lead to better generalization: for hidden size 32, "
+        "the larger dataset resulted in worse performance",
+        CAVEAT if c.holds else NOT_REPRODUCED,
+        f"Write-up Table 1: 1.156 (large) > 0.799 (small). {c.evidence}. {_not_reproduced_text(ctx)}",
         "translation",
-        {"holds (engine.nmt.results)": bool(c.holds)},
+        {"write-up h32 large": 1.156, "write-up h32 small": 0.799, "ours h32 large": float(ctx.nmt.runs["encdec_h32_large"].val_loss),
+         "ours h32 small": float(ctx.nmt.runs["encdec_h32_small"].val_loss)},
         correction="Trained to convergence with the same schedule, more data lowers the validation loss at both widths.",
+        provenance=[nmt_provenance("encdec_h32_small"), nmt_provenance("encdec_h32_large")],
+    )
+
+
+
+
+def check_2_1_4_h64_data(ctx: _Context) -> Check:
+    """The write-up's sentence against its own Table 1 (0.569 large > 0.478 small)."""
+    from engine.nmt import results
+
+    small, large = results.WRITEUP_TABLE1[(64, "small")], results.WRITEUP_TABLE1[(64, "large")]
+    ok = large < small
+    ours = ctx.nmt_claim("hidden 64 does better")
+    return Check(
+        "2.1.4",
+        "On the other hand, the model with hidden size 64 benefits from more data, achieving better generalization.",
+        _verdict(ok),
+        f"The write-up's own Table 1 contradicts it: h = 64 has validation loss {large} on the large dataset and "
+        f"{small} on the small one ({large} > {small}: more data gave the worse loss). Our runs happen to agree with "
+        f"the sentence ({ours.evidence.split(';')[0]}), but the sentence is a reading of the write-up's own table.",
+        "translation",
+        {"write-up h64 small": small, "write-up h64 large": large},
+        correction=f"In Table 1, h = 64 does worse with more data ({large} > {small}), like h = 32.",
+        compare={"h64: large - small": (-abs(large - small), large - small)},
+        provenance=[f"{COMPUTED_NOW}: from the write-up's Table 1 (engine.nmt.results.WRITEUP_TABLE1)",
+                    nmt_provenance("encdec_h64_small"), nmt_provenance("encdec_h64_large")],
     )
 
 
@@ -448,17 +667,22 @@ def check_2_2_3(ctx: _Context) -> Check:
     c = ctx.nmt_claim("decoder-only beats")
     r = ctx.nmt
     d, e = r.runs[r.decoder_name], r.runs[r.encdec_name]
+    in_writeup = r.writeup_decoder_loss < min(x.writeup_val_loss for x in r.table1)
     return Check(
         "2.2.3",
         "The decoder only approach is superior with a loss of 0.2, which is far less than all the encoder-decoder models.",
-        _verdict(c.holds),
-        f"{c.evidence}. ({ctx.nmt_settings})",
+        CAVEAT if c.holds else NOT_REPRODUCED,
+        f"In the write-up's own numbers 0.2 < {min(x.writeup_val_loss for x in r.table1)} "
+        f"({'consistent' if in_writeup else 'inconsistent'}). Ours, same width and data: {c.evidence}. "
+        f"{_not_reproduced_text(ctx)}",
         "translation",
         {"decoder-only val loss": float(d.val_loss), "enc-dec val loss": float(e.val_loss),
          "decoder-only accuracy": float(d.word_accuracy), "enc-dec accuracy": float(e.word_accuracy)},
         correction=(f"With both trained well on the small data at h = {d.hidden_size}, the encoder-decoder is slightly better "
                     f"({e.val_loss:.3f} vs {d.val_loss:.3f} val loss, {e.word_accuracy:.1%} vs {d.word_accuracy:.1%} words)."),
-        compare={"val loss": (float(r.writeup_decoder_loss), float(d.val_loss))},
+        compare={"decoder-only val loss": (float(r.writeup_decoder_loss), float(d.val_loss)),
+                 "enc-dec val loss (same h, data)": (float(min(x.writeup_val_loss for x in r.table1)), float(e.val_loss))},
+        provenance=[nmt_provenance(d.name), nmt_provenance(e.name)],
     )
 
 
@@ -485,46 +709,90 @@ def check_2_3_1(ctx: _Context) -> Check:
         correction="Training FLOPs C ~ 6 N D with N ~ 12 L h^2 (non-embedding) and D the tokens seen.",
         compare={f"h={int(a)}": (float(b), float(c)) for a, b, c in zip(h, cmp.approx_flops, cmp.flops_6nd)},
         log_scale=True,
+        provenance=[f"{COMPUTED_NOW}: parameter counts and 6ND (engine.scaling, engine.sweeps)", nmt_provenance(run.name) + " - only its token count D"],
     )
 
 
+def _write_up_vertex(x: np.ndarray, y: np.ndarray) -> tuple[float, bool]:
+    """The write-up's code, verbatim: p = np.polyfit(x, y, 2); optimal = -p[1] / (2 p[0]).
+    Also returns whether the parabola opens upwards (a minimum, p[0] > 0)."""
+    p = np.polyfit(x, y, 2)
+    return float(-p[1] / (2 * p[0])), bool(p[0] > 0)
+
+
+
+
 def check_2_3_2(ctx: _Context) -> Check:
-    rt = scaling.synthetic_isoflop(budgets=(1e18, 1e19, 1e20), points_per_budget=9)
-    fit = scaling.fit_isoflop(rt.flops, rt.params, rt.loss)
-    worst = 0.0
-    for b in fit.budgets:
-        if not b.included:
-            continue
-        x = np.log10(np.asarray(rt.params)[b.rows])
-        y = np.asarray(rt.loss)[b.rows]
-        p = np.polyfit(x, y, 2)  # the write-up's code
-        vertex = -p[1] / (2 * p[0])
-        worst = max(worst, abs(vertex - math.log10(b.optimal_params)))
-    ok = worst < 1e-6
+    """The write-up's find_optimal_params against an independent optimum.
+
+    IsoFLOP profiles from the Hoffmann et al. (2022, eq. 10) law L(N, D) = E + A/N^alpha +
+    B/D^beta with D = C / (6N), 9 sizes over +-1 decade around the 20-tokens-per-parameter
+    size sqrt(C / 120) (a design that does not know the answer). The true optimum is found by
+    a bounded scalar minimisation of L along the profile (scipy.optimize.minimize_scalar),
+    not by any fit of engine.scaling. Rule: the code finds the optimum if its N lies within
+    a factor 2 of the true N_opt at every budget (the same factor 2 that engine.scaling uses
+    to call a setup compute-optimal). The write-up does not say whether x is N or log10 N,
+    so both readings are tested.
+    """
+    from scipy.optimize import minimize_scalar
+
+    law = scaling.HOFFMANN_2022
+    rows = []
+    for c in (1e18, 1e19, 1e20):
+        centre = 0.5 * math.log10(c / 120.0)
+        u = np.linspace(centre - 1, centre + 1, 9)
+        n = 10.0**u
+        loss = np.asarray(law.loss(n, c / (6 * n)), dtype=float)
+        true = minimize_scalar(lambda t, c=c: float(law.loss(10.0**t, c / (6 * 10.0**t))),
+                               bounds=(centre - 3, centre + 3), method="bounded", options={"xatol": 1e-9})
+        n_true = 10.0**true.x
+        v_log, min_log = _write_up_vertex(u, loss)
+        v_lin, min_lin = _write_up_vertex(n, loss)
+        rows.append((c, n_true, 10.0**v_log / n_true, min_log, v_lin / n_true, min_lin))
+    log_ok = all(1 / OPTIMAL_FACTOR <= r[2] <= OPTIMAL_FACTOR and r[3] for r in rows)
+    lin_ok = all(1 / OPTIMAL_FACTOR <= r[4] <= OPTIMAL_FACTOR and r[5] for r in rows)
+    verdict = FAILS if not log_ok else (HOLDS if lin_ok else CAVEAT)
+    detail = "; ".join(f"C = {c:.0e}: true N_opt = {nt:.3g}, code on log10 N gives {rl:.3f} x N_opt, code on N gives "
+                       f"{rn:.3g} x N_opt" for c, nt, rl, _, rn, _ in rows)
     return Check(
         "2.3.2",
         "p = np.polyfit(x, y, 2); optimal_params = -p[1]/(2*p[0])",
-        _verdict(ok, caveat=True),
-        f"On 3 synthetic IsoFLOP profiles (Hoffmann law) the vertex -p1/(2 p0) matches engine.scaling.fit_isoflop's "
-        f"optimum to {worst:.1e} decades. Caveat: x must be log10 N, so the result is log10 N_opt (take 10^vertex).",
+        verdict,
+        f"Three noise-free IsoFLOP profiles of the Hoffmann 2022 law, 9 sizes each; true optimum by bounded scalar "
+        f"minimisation of the law (independent of the engine's fits). {detail}. Rule: within a factor "
+        f"{OPTIMAL_FACTOR:g} of the true N_opt at every budget. "
+        + ("With x = log10 N the vertex is log10 N_opt and lands within the rule; with x = N in raw parameters it "
+           "does not (a parabola in N is the wrong shape over decades), and the write-up never says which x it used."
+           if verdict == CAVEAT else ""),
         "scaling-laws",
-        {"max |vertex - log10 N_opt|": worst},
+        {**{f"C={c:.0e}: code(log10 N) / N_opt": rl for c, _, rl, _, _, _ in rows},
+         **{f"C={c:.0e}: code(N) / N_opt": rn for c, _, _, _, rn, _ in rows}},
+        correction=("Fit the parabola in x = log10 N and return 10**(-p[1]/(2 p[0])), after checking p[0] > 0 "
+                    "(otherwise the vertex is a maximum)."),
+        compare={f"C={c:.0e}, x = log10 N": (1.0, rl) for c, _, rl, _, _, _ in rows}
+        | {f"C={c:.0e}, x = N": (1.0, abs(rn)) for c, _, _, _, rn, _ in rows},
+        log_scale=True,
     )
 
 
 def check_2_3_3(ctx: _Context) -> Check:
-    c = scaling.check_claimed_optimum(1e15, 1e10)
-    too_many = [v for v in c.verdicts if v.verdict != "compute-optimal"]
-    ok = len(too_many) == 0
-    laws = "; ".join(f"{v.law}: N_opt = {v.optimal_params:.3g} ({v.verdict})" for v in c.verdicts)
+    c = scaling.check_claimed_optimum(1e15, 1e10, factor=OPTIMAL_FACTOR)
+    verdicts = {v.law: v.verdict for v in c.verdicts}
+    agree = len(set(verdicts.values())) == 1
+    optimal = [v for v in c.verdicts if v.verdict == "compute-optimal"]
+    verdict = (HOLDS if optimal else FAILS) if agree else DEPENDS
+    laws = "; ".join(f"{v.law}: N_opt = {v.optimal_params:.3g}, claim / N_opt = {v.ratio:.3g} ({v.verdict})"
+                     for v in c.verdicts)
     return Check(
         "2.3.3",
         "Based on the plot, the optimal number of parameters for 1e15 FLOPs is 1e10.",
-        _verdict(ok),
+        verdict,
         f"1e10 params at 1e15 FLOPs leaves D = C/(6N) = {c.claimed_tokens:,.0f} tokens "
-        f"({c.tokens_per_param:.1e} tokens per parameter). {laws}.",
+        f"({c.tokens_per_param:.1e} tokens per parameter). {laws}. Rule: compute-optimal under a law when "
+        f"N / N_opt lies in [1/{OPTIMAL_FACTOR:g}, {OPTIMAL_FACTOR:g}]; the verdict needs every law to agree.",
         "scaling-laws",
-        {"claimed tokens": float(c.claimed_tokens), **{v.law: float(v.optimal_params) for v in c.verdicts}},
+        {"claimed tokens": float(c.claimed_tokens), **{f"{v.law}: N_opt": float(v.optimal_params) for v in c.verdicts},
+         **{f"{v.law}: claim / N_opt": float(v.ratio) for v in c.verdicts}},
         correction=("At 1e15 FLOPs the reference laws give N_opt ~ "
                     f"{min(v.optimal_params for v in c.verdicts):.2g} to {max(v.optimal_params for v in c.verdicts):.2g} "
                     "parameters (read off the fitted line: N_opt = k C^a)."),
@@ -534,24 +802,35 @@ def check_2_3_3(ctx: _Context) -> Check:
 
 
 def check_2_3_4(ctx: _Context) -> Check:
+    """Rule over the laws: for each reference law, ratio = N / N_opt(C) at the setup's own
+    budget C = 6 N D. "Too many parameters" under a law when ratio > 2 (OPTIMAL_FACTOR).
+    Verdict: holds if every law says too many, fails if none does, "depends on the law"
+    otherwise (the evidence names which law says what)."""
     run = ctx.nmt.runs[ctx.nmt.decoder_name]
-    o = scaling.is_compute_optimal(260_000, float(run.tokens_seen))
+    o = scaling.is_compute_optimal(260_000, float(run.tokens_seen), factor=OPTIMAL_FACTOR)
     too_many = [v for v in o.verdicts if v.verdict == "too many parameters"]
-    ok = len(too_many) > 0
-    laws = "; ".join(f"{v.law}: N_opt = {v.optimal_params:.3g} ({v.verdict})" for v in o.verdicts)
+    verdict = HOLDS if len(too_many) == len(o.verdicts) else (FAILS if not too_many else DEPENDS)
+    laws = "; ".join(f"{v.law}: N_opt = {v.optimal_params:.3g}, N / N_opt = {v.ratio:.2f} ({v.verdict})"
+                     for v in o.verdicts)
     return Check(
         "2.3.4",
         "No, the setup in Section 2.2.3 is not compute optimal. The model has too many parameters (260,000) "
         "relative to the available training tokens and compute budget.",
-        _verdict(ok, caveat=True),
+        verdict,
         f"Assumption: D = {run.tokens_seen:,} tokens, the token count of our 2.2.3 decoder run (the write-up never "
-        f"states D); C = 6ND = {o.flops:.3g}. {laws}. {len(too_many)}/{len(o.verdicts)} laws say too many parameters.",
+        f"states D); C = 6ND = {o.flops:.3g}. {laws}. Rule: 'too many parameters' under a law when N / N_opt > "
+        f"{OPTIMAL_FACTOR:g}; holds only if every law says so. {len(too_many)}/{len(o.verdicts)} laws say too many"
+        + (": the answer depends on the law." if verdict == DEPENDS else "."),
         "scaling-laws",
         {"tokens (assumed)": float(run.tokens_seen), "C = 6ND": float(o.flops),
-         **{v.law: float(v.optimal_params) for v in o.verdicts}},
-        correction="The answer depends on D and on the law: under Hoffmann 2022 this allocation is within 2x of optimal.",
+         **{f"{v.law}: N / N_opt": float(v.ratio) for v in o.verdicts}},
+        correction=("Under " + ", ".join(v.law for v in o.verdicts if v.verdict != "too many parameters")
+                    + " this allocation is within a factor 2 of optimal; under "
+                    + ", ".join(v.law for v in too_many) + " it has too many parameters.") if verdict == DEPENDS else None,
         compare={v.law: (260_000.0, float(v.optimal_params)) for v in o.verdicts},
         log_scale=True,
+        provenance=[f"{COMPUTED_NOW}: N_opt of each reference law (engine.scaling)",
+                    nmt_provenance(run.name) + " - only its token count D"],
     )
 
 
@@ -563,20 +842,32 @@ _BERT_STANDIN = ("Our runs: MiniLM-L6 BERT on the verbal-arithmetic sign task (4
 
 
 def check_3_2_time(ctx: _Context) -> Check:
+    """Frozen vs full fine-tuning time per epoch, like for like (encoder run every batch) and
+    with the frozen encoder's features cached once (not what the write-up timed)."""
     e = ctx.bert
-    ok = e.frozen_speedup > 1
+    like = e.full_time_per_epoch_s / e.frozen_uncached_time_per_epoch_s
+    claimed = e.claimed_frozen_batches_per_s / e.claimed_full_batches_per_s
+    ok = like > 1
     return Check(
         "3.2",
-        "The train time is far less when only training the classifier ... an increase from 15 batches per second to 60.",
+        "The train time is far less when only training the classifier compared to fine-tuning as we see a decrease "
+        "from 1 second per epoch to 0, or an increase from 15 batches per second to 60.",
         _verdict(ok),
-        f"Time per epoch: full {e.full_time_per_epoch_s:.1f} s vs frozen {e.frozen_time_per_epoch_s:.3f} s "
-        f"(speed-up {e.frozen_speedup:.0f}x; without the feature cache {e.frozen_uncached_time_per_epoch_s:.1f} s). "
-        f"Trainable parameters {e.full_trainable_params:,} vs {e.frozen_trainable_params:,}. {_BERT_STANDIN}",
+        f"Like for like (the frozen encoder still runs on every batch, as in the write-up's notebook): full "
+        f"{e.full_time_per_epoch_s:.1f} s vs frozen {e.frozen_uncached_time_per_epoch_s:.1f} s per epoch, a "
+        f"{like:.1f}x speed-up (write-up: 15 -> 60 batches/s, {claimed:.0f}x). With the frozen encoder's features "
+        f"computed once and cached (our page's default; the write-up did not), an epoch takes "
+        f"{e.frozen_time_per_epoch_s:.3f} s ({e.frozen_speedup:.0f}x), plus {e.feature_cache_time_s:.1f} s once for "
+        f"the cache. Trainable parameters {e.full_trainable_params:,} vs {e.frozen_trainable_params:,}. {_BERT_STANDIN} "
+        "Times were measured on a shared 2-core machine under load (see the run file).",
         "bert",
-        {"speed-up": float(e.frozen_speedup), "full s/epoch": float(e.full_time_per_epoch_s),
-         "frozen s/epoch": float(e.frozen_time_per_epoch_s)},
-        compare={"speed-up (x)": (e.claimed_frozen_batches_per_s / e.claimed_full_batches_per_s, float(e.frozen_speedup))},
+        {"speed-up, like for like": float(like), "speed-up, cached features": float(e.frozen_speedup),
+         "full s/epoch": float(e.full_time_per_epoch_s), "frozen s/epoch (encoder every batch)":
+             float(e.frozen_uncached_time_per_epoch_s), "frozen s/epoch (cached features)": float(e.frozen_time_per_epoch_s)},
+        compare={"speed-up, like for like (encoder every batch)": (claimed, float(like)),
+                 "speed-up, cached features": (claimed, float(e.frozen_speedup))},
         log_scale=True,
+        provenance=[bert_provenance("embedded_full", "embedded_frozen_uncached", "embedded_frozen")],
     )
 
 
@@ -593,6 +884,7 @@ def check_3_2_accuracy(ctx: _Context) -> Check:
         {"full val acc": float(e.full_val_accuracy), "frozen val acc": float(e.frozen_val_accuracy)},
         compare={"full": (e.claimed_full_val_accuracy, float(e.full_val_accuracy)),
                  "frozen": (e.claimed_frozen_val_accuracy, float(e.frozen_val_accuracy))},
+        provenance=[bert_provenance("embedded_full", "embedded_frozen")],
     )
 
 
@@ -608,6 +900,7 @@ def check_3_3_pretraining(ctx: _Context) -> Check:
         "Caveat: this tests 'pretraining helps', not 'maths pretraining beats tweet pretraining'.",
         "bert",
         {"pretrained full": float(e.full_val_accuracy), "random full": float(e.random_full_val_accuracy)},
+        provenance=[bert_provenance("embedded_full", "random_full")],
     )
 
 
@@ -626,7 +919,23 @@ def check_3_3_frozen(ctx: _Context) -> Check:
                    "even in the write-up's own numbers 74% vs 72% is not 'no where near'.",
         compare={"frozen pretrained": (0.74, float(e.frozen_val_accuracy)),
                  "other start, full": (0.72, float(e.random_full_val_accuracy))},
+        provenance=[bert_provenance("embedded_frozen", "random_full")],
     )
+
+
+def _caption_words() -> set[str]:
+    """Every word the tiny CLIP's training captions can contain (engine.scenes builds them
+    from templates, colours, shapes, plurals, count words and the goldfish names)."""
+    from engine import scenes
+
+    parts = [*scenes._TEMPLATES_ONE, *scenes._TEMPLATES_PLURAL, *scenes.COLOURS, *scenes.SHAPES,
+             *scenes.PLURALS.values(), *scenes.COUNT_WORDS, *scenes.GOLDFISH_NAMES]
+    words: set[str] = set()
+    for t in parts:
+        for w in t.replace("{obj}", " ").replace("{n}", " ").split():
+            words.add(w.strip(".,!?").lower())
+    words.add("an")
+    return words
 
 
 def check_4_2(ctx: _Context) -> Check:
@@ -635,6 +944,8 @@ def check_4_2(ctx: _Context) -> Check:
     s = clip.goldfish_sensitivity(n_images=12)
     gold, nemo, nemos = s.row("two goldfish"), s.row("two nemo"), s.row("two nemos")
     ok = bool(gold.works and nemo.works and not nemos.works)
+    words = _caption_words()
+    by_construction = "nemos" not in words and "nemo" in words
     return Check(
         "4.2",
         'I used the prompt "two goldfish" immediately and it was successful, so I tried "two nemo" which also worked '
@@ -643,50 +954,139 @@ def check_4_2(ctx: _Context) -> Check:
         "Project's tiny CLIP on 12 synthetic two-goldfish scenes (each prompt vs count-swapped and other captions; "
         f"works = {s.criterion}): " + "; ".join(
             f"'{r.prompt}': p = {r.probability:.2f}, first on {r.win_rate:.0%} ({'works' if r.works else 'fails'})"
-            for r in s.rows) + ". Caveat: a tiny model trained here, where 'nemos' never occurs in training; "
-        "the write-up used OpenAI CLIP.",
+            for r in s.rows) + ". "
+        + ("True by construction: the tiny CLIP's training captions can contain 'nemo' but never 'nemos' "
+           f"(checked over all {len(words)} caption words of engine.scenes), so this reproduces the pattern, not "
+           "its cause in the write-up's model. " if by_construction else
+           "The training captions do contain 'nemos', so this is not true by construction. ")
+        + "The write-up used OpenAI CLIP; we cannot run it offline.",
         "clip",
-        {r.prompt: float(r.probability) for r in s.rows},
+        {**{r.prompt: float(r.probability) for r in s.rows}, "'nemos' in training captions": not by_construction},
+        correction=None if ok else ("On the project's tiny CLIP the pattern does not reproduce: "
+                                    + ", ".join(f"'{r.prompt}' {'works' if r.works else 'fails'}" for r in s.rows)
+                                    + "."),
         compare={r.prompt: (1.0 if r.prompt != "two nemos" else 0.0, float(r.win_rate)) for r in s.rows},
+        provenance=[f"{COMPUTED_NOW}: zero-shot with the shipped tiny CLIP weights (assets/clip/tiny, trained by "
+                    "scripts/train_tiny_clip.py), caption vocabulary from engine.scenes"],
     )
 
 
 CHECKS: list[Callable[[_Context], Check]] = [
     check_1_1_1, check_1_1_2_bound, check_1_1_2_cannot_vanish, check_1_1_2_case_rule,
-    check_1_2_1_bound, check_1_2_1_svd_step, check_1_2_1_diag, check_1_2_1_pascanu,
+    check_1_2_1_bound, check_1_2_1_svd_step, check_1_2_1_diag, check_1_2_1_hint,
     check_1_3_1, check_1_3_2,
-    check_2_1_1, check_2_1_2, check_2_1_3, check_2_1_4_hidden, check_2_1_4_data, check_2_2_3,
+    check_2_1_1, check_2_1_2, check_2_1_3, check_2_1_4_hidden, check_2_1_4_data, check_2_1_4_h64_data, check_2_2_3,
     check_2_3_1, check_2_3_2, check_2_3_3, check_2_3_4,
     check_3_2_time, check_3_2_accuracy, check_3_3_pretraining, check_3_3_frozen,
     check_4_2,
 ]
+
+# What a check computes when it reads nothing from a shipped run (its provenance line).
+COMPUTED_WITH: dict[str, str] = {
+    "check_1_1_1": "ReLU chains (engine.gradients.relu_chain)",
+    "check_1_1_2_bound": "ReLU chains (engine.gradients.relu_chain)",
+    "check_1_1_2_cannot_vanish": "ReLU chains (engine.gradients.relu_chain)",
+    "check_1_1_2_case_rule": "ReLU chain derivative (engine.gradients.relu_chain)",
+    "check_1_2_1_bound": "Jacobian log-singular values (engine.gradients)",
+    "check_1_2_1_svd_step": "non-normal counterexample (engine.gradients)",
+    "check_1_2_1_diag": "sigmoid derivatives along a random trajectory (numpy)",
+    "check_1_2_1_hint": "random matrix products and finite differences (numpy, no engine call)",
+    "check_1_3_1": "relative-attention heads (engine.relattn)",
+    "check_1_3_2": "relative-attention max pooling (engine.relattn)",
+    "check_2_1_1": "attention module against torch SDPA (engine.attention)",
+    "check_2_1_2": "causal attention module against torch SDPA (engine.attention)",
+    "check_2_3_2": "the write-up's code on law-generated profiles, optimum by scipy.optimize.minimize_scalar",
+    "check_2_3_3": "N_opt of each reference law (engine.scaling)",
+}
+
+# Where each claim is shown: (page url_path, URL query parameters). Keys are the target
+# page's widget keys (each is its URL parameter); values are what the widget shows.
+_RNN_WRITEUP = {"rnn_family": "sigma_max", "rnn_scale": "0.25", "rnn_act": "sigmoid", "rnn_tied": "true",
+                "rnn_n": "16", "rnn_steps": "10"}
+LINKS: dict[str, tuple[str, dict[str, str]]] = {
+    "check_1_1_1": ("single-neuron", {"sn_act": "relu", "sn_mode": "all equal", "sn_depth": "10", "sn_w": "1.0",
+                                      "sn_x": "1.0"}),
+    "check_1_1_2_bound": ("single-neuron", {"sn_act": "relu", "sn_mode": "per layer", "sn_layers": "4", "sn_w1": "1.5",
+                                            "sn_w2": "0.5", "sn_w3": "2.0", "sn_w4": "0.8", "sn_x": "1.0"}),
+    "check_1_1_2_cannot_vanish": ("single-neuron", {"sn_act": "relu", "sn_mode": "all equal", "sn_depth": "10",
+                                                    "sn_w": "1.5", "sn_x": "-1.0"}),
+    "check_1_1_2_case_rule": ("single-neuron", {"sn_act": "relu", "sn_mode": "per layer", "sn_layers": "2",
+                                                "sn_w1": "-2.0", "sn_w2": "3.0", "sn_x": "1.0"}),
+    "check_1_2_1_bound": ("rnn-jacobian", _RNN_WRITEUP),
+    "check_1_2_1_svd_step": ("rnn-jacobian", {"rnn_family": "jordan", "rnn_scale": "0.25", "rnn_act": "linear",
+                                              "rnn_tied": "true", "rnn_n": "8", "rnn_steps": "50"}),
+    "check_1_2_1_diag": ("rnn-jacobian", _RNN_WRITEUP),
+    "check_1_2_1_hint": ("rnn-jacobian", _RNN_WRITEUP),
+    "check_1_3_1": ("relative-attention", {"ra_kernel": "2, 0, 1", "ra_method": "write-up's answer for [2, 0, 1]",
+                                           "ra_mode": "Kernel -> heads", "ra_wq": "0.0", "ra_wk": "0.0"}),
+    "check_1_3_2": ("relative-attention", {"ra_k": "1", "ra_beta": "1", "ra_eps": "0.01",
+                                           "ra_construction": "write-up: scores beta x_i x_j"}),
+    "check_2_1_1": ("attention", {"at_causal": "false", "at_temp": "1.0"}),
+    "check_2_1_2": ("attention", {"at_causal": "true", "at_temp": "1.0"}),
+    "check_2_1_3": ("positional-encodings", {"pe_train": "29", "pe_beyond": "16", "pe_dim": "64", "pe_shift": "3"}),
+    "check_2_1_4_hidden": ("translation", {}),
+    "check_2_1_4_data": ("translation", {}),
+    "check_2_1_4_h64_data": ("translation", {}),
+    "check_2_2_3": ("translation", {"tr_model_a": "decoder_h64", "tr_model_b": "encdec_h64_small"}),
+    "check_2_3_1": ("scaling-laws", {"sl_source": "Write-up Table 2"}),
+    "check_2_3_2": ("scaling-laws", {"sl_source": "Synthetic (from a reference law)", "sl_law": "Hoffmann 2022",
+                                     "sl_noise": "0.0", "sl_points": "9", "sl_width": "2.0"}),
+    "check_2_3_3": ("scaling-laws", {"sl_at": "15.0"}),
+    "check_2_3_4": ("scaling-laws", {"sl_chk_n": "260000.0"}),
+    "check_3_2_time": ("bert", {"bert_mode": "frozen"}),
+    "check_3_2_accuracy": ("bert", {"bert_mode": "frozen"}),
+    "check_3_3_pretraining": ("bert", {"bert_ckpt": "random: same architecture, no pretraining", "bert_mode": "full"}),
+    "check_3_3_frozen": ("bert", {"bert_ckpt": "random: same architecture, no pretraining", "bert_mode": "full"}),
+    "check_4_2": ("clip", {"cl_variants": "two goldfish\ntwo nemo\ntwo nemos"}),
+}
+
 
 def _section_of(fn: Callable) -> str:
     parts = [p for p in fn.__name__.removeprefix("check_").split("_") if p.isdigit()]
     return ".".join(parts)
 
 
+def _finish(fn: Callable, c: Check) -> Check:
+    """Fill the link and, for checks that read no shipped run, the provenance line."""
+    page, query = LINKS.get(fn.__name__, (c.page, {}))
+    if c.page == page:
+        c.query = {**query, **c.query}
+    if not c.provenance:
+        c.provenance = [f"{COMPUTED_NOW}: {COMPUTED_WITH.get(fn.__name__, 'by this check')}"]
+    return c
+
+
 def run_audit(checks: list[Callable[[_Context], Check]] | None = None) -> list[Check]:
     """Run every registered check (or ``checks``) and return one ``Check`` per claim.
 
-    A check that raises yields a ``Check`` with verdict "fails", ``error`` set and the
+    A check that raises yields a ``Check`` with verdict "error", ``error`` set and the
     error in its evidence; the other checks still run.
     """
     ctx = _Context()
     out: list[Check] = []
     for fn in checks or CHECKS:
         try:
-            c = fn(ctx)
-            if c.verdict not in VERDICTS:
+            c = _finish(fn, fn(ctx))
+            if c.verdict not in VERDICTS or c.verdict == ERROR:
                 raise ValueError(f"invalid verdict {c.verdict!r}")
         except Exception as exc:  # noqa: BLE001 - reported, never swallowed silently
             msg = f"{type(exc).__name__}: {exc}"
-            c = Check(_section_of(fn), fn.__doc__ or fn.__name__, FAILS,
-                      f"The check could not run ({msg}).", "audit", error=msg + "\n" + traceback.format_exc(limit=3))
+            c = Check(_section_of(fn), (fn.__doc__ or fn.__name__).strip().split("\n")[0], ERROR,
+                      f"The check could not run ({msg}).", LINKS.get(fn.__name__, ("audit", {}))[0],
+                      error=msg + "\n" + traceback.format_exc(limit=3),
+                      provenance=[f"{COMPUTED_NOW}: the check raised before producing numbers"])
         out.append(c)
     return out
 
 
+def check_for(name: str) -> Check:
+    """Run the one check named ``name`` (e.g. "check_2_3_4") and return its ``Check``."""
+    fn = next((f for f in CHECKS if f.__name__ == name), None)
+    if fn is None:
+        raise KeyError(name)
+    return run_audit([fn])[0]
+
+
 def summary(checks: list[Check]) -> dict[str, int]:
-    """Counts per verdict, e.g. {"holds": 12, "fails": 9, "holds with caveat": 4}."""
+    """Counts per verdict, e.g. {"holds": 12, "fails": 9, "holds with caveat": 4, ...}."""
     return {v: sum(c.verdict == v for c in checks) for v in VERDICTS}

@@ -1,6 +1,8 @@
-"""Write-up audit: every claim of the write-up, computed live, with verdicts and evidence.
+"""Write-up audit: every claim of the write-up with its computed verdict, evidence, source and link.
 
 Widgets -> engine.audit.run_audit (cached) -> dashboard.plots_audit -> ui.show. No math here.
+Each verdict is derived when the audit runs; its numbers are either computed then or read
+from a shipped training run (the row's "source" says which, with script, settings and date).
 """
 
 from __future__ import annotations
@@ -8,12 +10,16 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import nav, ui, widgets
 from dashboard import plots_audit as plots
+from dashboard import tour, ui, widgets
 from engine import audit
 
 VERDICTS = list(audit.VERDICTS)
-ICONS = {audit.HOLDS: ":material/check_circle:", audit.FAILS: ":material/cancel:", audit.CAVEAT: ":material/warning:"}
+ICONS = {audit.HOLDS: ":material/check_circle:", audit.FAILS: ":material/cancel:", audit.CAVEAT: ":material/warning:",
+         audit.NOT_REPRODUCED: ":material/science:", audit.DEPENDS: ":material/call_split:",
+         audit.ERROR: ":material/error:"}
+METRIC_LABELS = {audit.HOLDS: "Hold", audit.FAILS: "Fail", audit.CAVEAT: "Hold with caveat",
+                 audit.NOT_REPRODUCED: "Not reproduced", audit.DEPENDS: "Depend on the law", audit.ERROR: "Errors"}
 
 
 @st.cache_data(show_spinner=False)
@@ -28,20 +34,25 @@ def _section_group(section: str) -> str:
 def render() -> None:
     ui.header(
         "Write-up audit",
-        "Every claim of the course write-up, checked live against this project's engine: the verdict is computed "
-        "on each run, never stored. Expand a row for the deciding numbers and, where a claim fails, the correct version.",
+        "Every claim of the course write-up with a verdict derived from numbers when the audit runs. Most numbers "
+        "are computed then by the engine; claims about trained models read the project's shipped training runs "
+        "(too long to train on a page load), and each row's source says which run, script, settings and date. "
+        "Expand a row for the deciding numbers and, where a claim fails, the correct version; its link opens the "
+        "page in the state that shows the claim.",
         source="Write-up sections 1.1.1-4.2",
     )
     with st.spinner("Running every check (engine calls, the tiny CLIP model and the shipped runs)..."):
         checks = _run()
 
     counts = audit.summary(checks)
-    c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Claims checked", len(checks))
-    c2.metric("Hold", counts[audit.HOLDS])
-    c3.metric("Fail", counts[audit.FAILS])
-    c4.metric("Hold with caveat", counts[audit.CAVEAT])
-    st.markdown(f"**{counts[audit.HOLDS]} hold, {counts[audit.FAILS]} fail, {counts[audit.CAVEAT]} with caveat.**")
+    shown_verdicts = [v for v in VERDICTS if counts[v] or v in (audit.HOLDS, audit.FAILS, audit.CAVEAT)]
+    cols = st.columns(len(shown_verdicts) + 1)
+    cols[0].metric("Claims checked", len(checks))
+    for col, v in zip(cols[1:], shown_verdicts):
+        col.metric(METRIC_LABELS[v], counts[v])
+    n_shipped = sum(not c.computed_now for c in checks)
+    st.markdown(", ".join(f"**{counts[v]} {v}**" for v in shown_verdicts) + ". "
+                f"{len(checks) - n_shipped} checks computed now, {n_shipped} read (partly) from shipped runs.")
     errors = [c for c in checks if c.error]
     if errors:
         ui.error(f"{len(errors)} check(s) could not run: " + ", ".join(c.section for c in errors),
@@ -50,7 +61,9 @@ def render() -> None:
     groups = sorted({_section_group(c.section) for c in checks}, key=lambda s: [int(p) for p in s.split(".")])
     per_group = {g: audit.summary([c for c in checks if _section_group(c.section) == g]) for g in groups}
     ui.show(plots.verdict_summary(counts, per_group), key="au_summary_fig")
-    st.caption("Red bars are claims the computation contradicts; orange ones hold only under a stated assumption.")
+    st.caption("Red: claims the computation contradicts; orange: hold only under a stated assumption; purple: our "
+               "runs do not reproduce the write-up's experiment (a different architecture and loss); blue: the "
+               "answer depends on the scaling law.")
 
     f1, f2 = st.columns(2)
     chosen = widgets.multiselect("Verdict", VERDICTS, default=VERDICTS, key="au_verdict", where=f1)
@@ -65,21 +78,26 @@ def render() -> None:
             "section": [c.section for c in shown],
             "verdict": [c.verdict for c in shown],
             "claim": [c.claim for c in shown],
-            "page": ["/" + c.page for c in shown],
+            "source": ["computed now" if c.computed_now else "shipped run" for c in shown],
+            "open": [tour.page_url(c.page, c.query) for c in shown],
         }
     )
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={"open": st.column_config.LinkColumn("page, in the claim's state",
+                                                                     display_text=r"^/([^?]*)",
+                                                                     help="Opens the page set to the claim's numbers")})
     st.caption(f"{len(shown)} of {len(checks)} claims shown.")
 
     for i, c in enumerate(shown):
         label = f"{c.section} · {c.verdict} · {c.claim[:90]}{'…' if len(c.claim) > 90 else ''}"
         with st.expander(label, expanded=False, icon=ICONS.get(c.verdict)):
-            st.markdown(f"{ui.verdict_badge(c.verdict)} **Write-up {c.section}:** “{c.claim}”")
-            st.markdown(f"**Evidence.** {c.evidence}")
+            st.markdown(f"{ui.verdict_badge(c.verdict)} **Write-up {c.section}:** “{_md(c.claim)}”")
+            st.markdown(f"**Evidence.** {_md(c.evidence)}")
+            st.markdown("**Source.**\n\n" + "\n".join(f"- {_md(p)}" for p in c.provenance))
             if c.error:
                 st.code(c.error)
             if c.correction and c.verdict != audit.HOLDS:
-                st.markdown(f"**Correct version.** {c.correction}")
+                st.markdown(f"**Correct version.** {_md(c.correction)}")
             if c.numbers:
                 nums = pd.DataFrame(
                     {"quantity": list(c.numbers),
@@ -89,4 +107,11 @@ def render() -> None:
                 st.dataframe(nums, hide_index=True, width="stretch")
             if c.compare:
                 ui.show(plots.claimed_vs_computed(c.compare, log_scale=c.log_scale), key=f"au_fig_{i}_{c.section}")
-            nav.page_link(c.page, label=f"See it on the page /{c.page}", icon=":material/arrow_forward:")
+            tour.page_link(c.page, c.query, label=f"Open /{c.page} in the state that shows this claim")
+
+
+def _md(text: str) -> str:
+    """Evidence text for markdown: keep it literal (no emphasis from '*' or '_', no links)."""
+    for ch in "\\*_`[]<>#|$~":
+        text = text.replace(ch, "\\" + ch)
+    return text

@@ -58,6 +58,7 @@ TASKS = ("adding", "copy")
 MODELS = ("rnn_tanh", "rnn_relu", "lstm", "gru")
 MODEL_LABELS = {"rnn_tanh": "tanh RNN", "rnn_relu": "ReLU RNN", "lstm": "LSTM", "gru": "GRU"}
 INITS = ("gaussian", "orthogonal", "identity")
+GATED_INITS = ("pytorch", "forget1", "chrono")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 ADDING_BASELINE = 1.0 / 6.0
 T_MIN, T_MAX = 2, 5000
@@ -181,7 +182,8 @@ class RecurrentNet(nn.Module):
         return out
 
 
-def init_model(model: RecurrentNet, init: str, gain: float, generator: torch.Generator) -> None:
+def init_model(model: RecurrentNet, init: str, gain: float, generator: torch.Generator,
+               gated_init: str = "forget1", T: int = 100) -> None:
     """Deterministic initialisation from ``generator`` (thread-safe: no global RNG).
 
     Every weight and bias starts as in PyTorch, U(-1/sqrt(N), 1/sqrt(N)). For the plain RNNs
@@ -189,10 +191,16 @@ def init_model(model: RecurrentNet, init: str, gain: float, generator: torch.Gen
       gaussian:   W_hh_ij ~ N(0, g^2 / N)
       orthogonal: W_hh = g Q, Q Haar-orthogonal (QR of a Gaussian, sign-fixed; Saxe et al. 2014)
       identity:   W_hh = g I (Le et al. 2015, with ReLU: the IRNN)
-    LSTM/GRU keep PyTorch's init; the LSTM forget-gate bias is set to 1 (Jozefowicz et al. 2015).
+    LSTM/GRU keep PyTorch's weights; their gate biases follow ``gated_init``:
+      pytorch: unchanged;
+      forget1: LSTM forget-gate bias 1 (Gers et al. 2000; Jozefowicz et al. 2015), GRU unchanged;
+      chrono:  Tallec & Ollivier 2018 (eq. 16): LSTM b_f ~ ln U[1, T-1], b_i = -b_f; GRU update-gate
+               bias ~ ln U[1, T-1] (z near 1 keeps h), so memories start with time scales up to T.
     """
     if init not in INITS:
         raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    if gated_init not in GATED_INITS:
+        raise ValueError(f"gated init must be one of {GATED_INITS}, got {gated_init!r}")
     N = model.hidden
     bound = 1.0 / math.sqrt(N)
     with torch.no_grad():
@@ -212,9 +220,17 @@ def init_model(model: RecurrentNet, init: str, gain: float, generator: torch.Gen
                 W.copy_(gain * torch.eye(N))
             model.cell.bias_hh.zero_()
             model.cell.bias_ih.zero_()
-        elif model.kind == "lstm":
+        elif gated_init == "forget1" and model.kind == "lstm":
             model.cell.bias_ih[N:2 * N].fill_(1.0)
             model.cell.bias_hh[N:2 * N].zero_()
+        elif gated_init == "chrono":
+            u = 1.0 + torch.rand(N, generator=generator) * max(T - 2, 1)
+            b = torch.log(u)
+            model.cell.bias_hh.zero_()
+            model.cell.bias_ih.zero_()
+            model.cell.bias_ih[N:2 * N].copy_(b)  # LSTM forget gate (i, f, g, o) / GRU update gate (r, z, n)
+            if model.kind == "lstm":
+                model.cell.bias_ih[:N].copy_(-b)
 
 
 # ---------------------------------------------------------------------------
@@ -224,7 +240,8 @@ def init_model(model: RecurrentNet, init: str, gain: float, generator: torch.Gen
 class TrainingConfig:
     """One training run (several models trained side by side on the same batches).
 
-    ``init``/``gain`` apply to the plain RNNs' W_hh (see :func:`init_model`). ``clip``: rescale the
+    ``init``/``gain`` apply to the plain RNNs' W_hh, ``gated_init`` to the LSTM/GRU gate biases
+    (see :func:`init_model`). ``clip``: rescale the
     parameter gradient to norm ``clip_threshold`` when it is larger (Pascanu et al. 2013, alg. 1).
     ``time_budget_s``: stop after this much wall time (None: run all ``steps``).
     ``target_loss``: record the first evaluation step whose held-out loss is below it.
@@ -239,6 +256,7 @@ class TrainingConfig:
     batch: int = 64
     init: str = "gaussian"
     gain: float = 1.0
+    gated_init: str = "forget1"
     clip: bool = True
     clip_threshold: float = 1.0
     lr: float = 1e-2
@@ -316,6 +334,8 @@ def validate_config(cfg: TrainingConfig, *, memory_limit_bytes: int | None = Non
         raise ValueError("each model may appear once")
     if cfg.init not in INITS:
         raise ValueError(f"init must be one of {INITS}, got {cfg.init!r}")
+    if cfg.gated_init not in GATED_INITS:
+        raise ValueError(f"gated init must be one of {GATED_INITS}, got {cfg.gated_init!r}")
     if cfg.optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {cfg.optimizer!r}")
     if not (T_MIN <= cfg.T <= T_MAX):
@@ -560,7 +580,7 @@ def build_model(cfg: TrainingConfig, kind: str, index: int = 0) -> RecurrentNet:
     else:
         model = RecurrentNet(kind, cfg.alphabet + 2, cfg.hidden, cfg.alphabet, cfg.n_symbols)
     gen = torch.Generator().manual_seed(int(cfg.seed) * 1000 + 17 + MODELS.index(kind))
-    init_model(model, cfg.init, cfg.gain, gen)
+    init_model(model, cfg.init, cfg.gain, gen, cfg.gated_init, cfg.T)
     return model
 
 

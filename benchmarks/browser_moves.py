@@ -84,12 +84,12 @@ MOVES: dict[str, list[Move]] = {
     ],
 }
 
-# pages whose heavy button goes through the job queue (used by the load test); text of the button
+# pages whose heavy button goes through the job queue (used by the load test): url_path -> button keys
 HEAVY_BUTTONS: dict[str, list[str]] = {
-    "translation": ["Train"],
-    "scaling-laws": ["Run sweep", "Run the sweep", "Start sweep"],
-    "bert": ["Fine-tune", "Train"],
-    "clip": ["Train"],
+    "translation": ["tr_train"],
+    "scaling-laws": ["sl_sw_run"],
+    "bert": ["bert_train"],
+    "gradients-through-time": ["gtt_train"],
 }
 
 # pages for the light part of the load test

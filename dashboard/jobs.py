@@ -237,6 +237,25 @@ class JobContext:
         self.on_stop(stop)
 
 
+def _log_event(job: _Job) -> None:
+    """With ``GSL_JOBS_LOG`` set (benchmarks/load_test.py), append the finished job as a JSON line."""
+    path = os.environ.get("GSL_JOBS_LOG")
+    if not path:
+        return
+    import json
+
+    record = {"id": job.id, "kind": job.kind, "state": job.state, "submitted": job.submitted,
+              "started": job.started, "finished": job.finished, "error": job.error}
+    try:
+        with _LOG_LOCK, open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+    except OSError:
+        pass
+
+
+_LOG_LOCK = threading.Lock()
+
+
 def _safe_call(cb: Callable[[], Any]) -> None:
     try:
         cb()
@@ -502,13 +521,15 @@ class JobQueue:
             job.thread = None
             self._running.discard(job.id)
             self._admit()
+        _log_event(job)
 
     def _request_stop(self, job_id: str, reason: str) -> bool:
         with self._lock:
             job = self._jobs.get(job_id)
             if job is None or job.state in FINAL_STATES:
                 return False
-            if job.state == "queued":
+            was_queued = job.state == "queued"
+            if was_queued:
                 if job_id in self._queue:
                     self._queue.remove(job_id)
                 job.stop_reason = reason
@@ -517,12 +538,15 @@ class JobQueue:
                 job.finished = time.time()
                 job.stop_event.set()
                 job.fn = None  # type: ignore[assignment]
+            elif job.stop_reason:
                 return True
-            if job.stop_reason:
-                return True
-            job.stop_reason = reason
-            job.stop_event.set()
-        self._run_callbacks(job)
+            else:
+                job.stop_reason = reason
+                job.stop_event.set()
+        if was_queued:
+            _log_event(job)
+        else:
+            self._run_callbacks(job)
         return True
 
     def _run_callbacks(self, job: _Job) -> None:

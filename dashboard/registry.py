@@ -38,6 +38,7 @@ PAGES: list[PageSpec] = [
     PageSpec("pages.bert", "BERT fine-tuning", "bert", "Pretrained models", ":material/model_training:", "Freezing the encoder makes an epoch hundreds of times cheaper but costs about 20 points of accuracy; without pretraining the same network does worse in both modes. Then type a sum and watch the probabilities."),
     PageSpec("pages.clip", "CLIP prompting lab", "clip", "Pretrained models", ":material/image_search:", "Type prompts against an image and watch the softmax pick one: 'two goldfish' and 'two nemo' win, 'two nemos' (a word the tiny CLIP never read) does not; the heatmap shows which captions each image lights up."),
     # -- Audit (issue 9) --
+    PageSpec("pages.tour", "Tour of the write-up", "tour", "Audit", ":material/slideshow:", "The write-up one claim per screen, 1.1 to 4.2: the live figure on the write-up's numbers, the computed verdict, and the page in the same state; arrow keys or a presenter remote move between steps."),
     PageSpec("pages.audit", "Write-up audit", "audit", "Audit", ":material/fact_check:", "Every claim of the write-up computed live: which hold, which fail (the 1.3.1 conv gives 2.4 x_(i+1) + 0.6 x_(i-1); 1e10 params at 1e15 FLOPs leaves 17k tokens), and the correct version of each."),
 ]
 # fmt: on

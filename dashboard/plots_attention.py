@@ -6,6 +6,8 @@ figures; no math beyond picking what to draw.
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -14,8 +16,30 @@ from dashboard import figures
 
 
 def _labels(tokens: list[str]) -> list[str]:
-    # plotly merges duplicate category labels; number them
-    return [f"{i}:{t}" for i, t in enumerate(tokens)]
+    # plotly merges duplicate category labels; number them. Tokens may be typed by the user:
+    # plotly renders a subset of HTML (<a href>, <b>, ...) in labels, so escape them.
+    return [f"{i}:{html.escape(str(t), quote=False)}" for i, t in enumerate(tokens)]
+
+
+# Readable on a projector: at least this many pixels per heatmap cell (and a floor).
+CELL_PX = 30
+LEGEND_ROW_PX = 26
+
+
+def legend_below(fig: go.Figure, rows: int = 1) -> go.Figure:
+    """Move the legend under the plot (below the x-axis title) so it never covers the title
+    or the data, whatever its length; ``rows`` = expected legend rows (adds bottom margin)."""
+    fig.update_layout(legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.0, xanchor="left",
+                                  x=0.0, title=None),
+                      margin=dict(b=60 + LEGEND_ROW_PX * rows))
+    if fig.layout.height:
+        fig.update_layout(height=int(fig.layout.height) + LEGEND_ROW_PX * rows)
+    return fig
+
+
+def matrix_height(n_rows: int) -> int:
+    """Figure height giving every row at least CELL_PX pixels (plus title and axis room)."""
+    return max(380, CELL_PX * n_rows + 170)
 
 
 def matrix(z: np.ndarray, rows: list[str], cols: list[str], *, title: str, colorbar: str,
@@ -26,8 +50,9 @@ def matrix(z: np.ndarray, rows: list[str], cols: list[str], *, title: str, color
     fig = figures.heatmap(
         shown, x=_labels(cols), y=_labels(rows), colorscale=figures.DIVERGING if diverging else figures.SEQUENTIAL,
         zmid=0.0 if diverging else None, colorbar_title=colorbar, text_fmt=".2f" if text and z.size <= 144 else None,
-        title=title, x_title="key position : token", y_title="query position : token", height=360,
+        title=title, x_title="key position : token", y_title="query position : token", height=matrix_height(len(rows)),
     )
+    fig.update_xaxes(tickangle=-45 if len(cols) > 8 else 0)
     return fig
 
 
@@ -35,7 +60,7 @@ def vectors(z: np.ndarray, tokens: list[str], *, title: str) -> go.Figure:
     """Token vectors (rows) over hidden dimensions."""
     return figures.heatmap(np.asarray(z), x=list(range(z.shape[1])), y=_labels(tokens), colorscale=figures.DIVERGING,
                            zmid=0.0, colorbar_title="value", title=title, x_title="hidden dimension",
-                           y_title="position : token", height=320)
+                           y_title="position : token", height=max(320, 24 * len(tokens) + 150))
 
 
 def entropy_bars(entropy: np.ndarray, tokens: list[str], max_entropy: np.ndarray) -> go.Figure:
@@ -46,7 +71,7 @@ def entropy_bars(entropy: np.ndarray, tokens: list[str], max_entropy: np.ndarray
                 hovertemplate="%{x}<br>%{y:.3f} nats<extra></extra>")
     fig.add_scatter(x=labels, y=max_entropy, mode="markers+lines", name="maximum ln(#allowed keys)",
                     line=dict(color=figures.color(3), dash="dot"))
-    return fig
+    return legend_below(fig)
 
 
 # ---------------------------------------------------------------------------
@@ -58,7 +83,8 @@ def encoding_heatmap(pe: np.ndarray, *, title: str, n_train: int | None = None) 
                           y_title="position p", height=420)
     if n_train is not None and n_train < pe.shape[0]:
         fig.add_hline(y=n_train - 0.5, line=dict(color="black", dash="dash"),
-                      annotation_text="longest training length", annotation_position="bottom right")
+                      annotation_text="longest training length L", annotation_position="bottom left",
+                      annotation_font=dict(color="black"), annotation_bgcolor="rgba(255,255,255,0.8)")
     return fig
 
 
@@ -74,7 +100,7 @@ def dot_vs_distance(curves: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
                         hoverinfo="skip", showlegend=True)
         fig.add_scatter(x=d, y=mean, mode="lines+markers", name=f"{name}: mean over p", line=dict(color=c),
                         hovertemplate="d=%{x}<br>cos=%{y:.3f}<extra>" + name + "</extra>")
-    return fig
+    return legend_below(fig, rows=2)
 
 
 def similarity_matrix(sim: np.ndarray, *, title: str, n_train: int | None = None) -> go.Figure:
@@ -91,23 +117,34 @@ def similarity_matrix(sim: np.ndarray, *, title: str, n_train: int | None = None
 # Translation
 # ---------------------------------------------------------------------------
 def loss_curves(histories: dict[str, list[dict]], *, x: str = "epoch", live: list[dict] | None = None) -> go.Figure:
-    """Validation (solid) and training (dotted) loss per run against epochs or tokens."""
+    """Validation (solid) and training (dotted) loss per run against epochs or tokens.
+
+    One legend entry per run (clicking it toggles both of its curves), plus two grey
+    entries saying which line style is which; the legend sits right of the plot, so a
+    long list never squeezes or covers the curves."""
     x_title = {"epoch": "epoch", "tokens_seen": "training tokens", "seconds": "wall-clock seconds"}[x]
     fig = figures.new_figure(title="Loss curves", x_title=x_title, y_title="cross-entropy (nats per target token)",
-                             log_y=True, log_x=(x == "tokens_seen"), height=420)
+                             log_y=True, log_x=(x == "tokens_seen"), height=440)
     for i, (name, hist) in enumerate(histories.items()):
         ev = [h for h in hist if h.get("val_loss") is not None]
         if not ev:
             continue
         c = figures.color(i)
-        fig.add_scatter(x=[h[x] for h in ev], y=[h["val_loss"] for h in ev], mode="lines+markers", name=f"{name} val",
-                        line=dict(color=c), hovertemplate="%{x:.3g}<br>val %{y:.4f}<extra>" + name + "</extra>")
+        fig.add_scatter(x=[h[x] for h in ev], y=[h["val_loss"] for h in ev], mode="lines+markers", name=name,
+                        legendgroup=name, line=dict(color=c), marker=dict(size=5),
+                        hovertemplate="%{x:.3g}<br>val %{y:.4f}<extra>" + name + "</extra>")
         fig.add_scatter(x=[h[x] for h in ev], y=[h["train_loss"] for h in ev], mode="lines", name=f"{name} train",
-                        line=dict(color=c, dash="dot"),
+                        legendgroup=name, showlegend=False, line=dict(color=c, dash="dot"),
                         hovertemplate="%{x:.3g}<br>train (smoothed labels) %{y:.4f}<extra>" + name + "</extra>")
     if live:
         fig.add_scatter(x=[h[x] for h in live], y=[h["train_loss"] for h in live], mode="lines", name="train (per step)",
                         line=dict(color=figures.color(7), width=1), opacity=0.5)
+    for label, dash in (("validation (solid)", "solid"), ("training (dotted)", "dot")):
+        fig.add_scatter(x=[None], y=[None], mode="lines", name=label, legendgroup="__style",
+                        line=dict(color="grey", dash=dash), hoverinfo="skip")
+    fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.02, groupclick="togglegroup",
+                                  title=dict(text="run (click to hide)")),
+                      margin=dict(r=20))
     return fig
 
 
@@ -121,11 +158,11 @@ def table1_bars(rows: list[dict]) -> go.Figure:
     fig.add_bar(x=labels, y=[r["ours"] for r in rows], name="ours", marker_color=figures.color(0),
                 hovertemplate="%{x}<br>ours %{y:.3f}<extra></extra>")
     fig.update_layout(barmode="group")
-    return fig
+    return legend_below(fig)
 
 
 def attention_grid(maps: list, *, title: str) -> go.Figure:
-    """``maps``: AttentionMap list of one kind; rows = layers, columns = heads."""
+    """``maps``: AttentionMap list of one kind; rows = layers, columns = heads (overview)."""
     if not maps:
         return figures.new_figure(title=title)
     n_layers, n_heads = len(maps), maps[0].weights.shape[0]
@@ -149,6 +186,31 @@ def attention_grid(maps: list, *, title: str) -> go.Figure:
     return fig
 
 
+def attention_heads(m, *, title: str, heads: list[int] | None = None, cols: int = 2) -> go.Figure:
+    """One layer's attention (an AttentionMap), one heatmap per head, sized for a projector:
+    every cell at least CELL_PX pixels tall, token labels on every panel. ``heads`` (0-based)
+    picks heads (default all); ``cols`` panels per row."""
+    heads = list(range(m.weights.shape[0])) if heads is None else list(heads)
+    cols = max(1, min(cols, len(heads)))
+    rows = -(-len(heads) // cols)
+    nq = len(m.query_tokens)
+    panel = max(300, CELL_PX * nq + 40)
+    xs, ys = _labels(m.key_tokens), _labels(m.query_tokens)
+    fig = make_subplots(rows=rows, cols=cols, horizontal_spacing=0.1 if cols > 1 else 0.02,
+                        vertical_spacing=min(0.3, 110 / (rows * panel + 110 * rows)),
+                        subplot_titles=[f"head {h + 1}" for h in heads])
+    for i, h in enumerate(heads):
+        fig.add_trace(go.Heatmap(z=m.weights[h], x=xs, y=ys, colorscale=figures.SEQUENTIAL, zmin=0, zmax=1,
+                                 showscale=(i == 0), colorbar=dict(title="weight"),
+                                 hovertemplate="query %{y}<br>key %{x}<br>weight %{z:.3f}<extra>head " + str(h + 1)
+                                 + "</extra>"),
+                      row=i // cols + 1, col=i % cols + 1)
+    figures.style(fig, title=title, legend=False, height=rows * (panel + 110) + 60)
+    fig.update_yaxes(autorange="reversed", tickfont=dict(size=12), title_text="query token")
+    fig.update_xaxes(tickfont=dict(size=12), tickangle=-60, title_text="key token")
+    return fig
+
+
 def accuracy_by_length(rows: dict[str, list[tuple[int, float, int]]]) -> go.Figure:
     """``rows[name] = [(length, accuracy, count), ...]``."""
     fig = figures.new_figure(title="Held-out word accuracy by word length", x_title="source word length (letters)",
@@ -158,4 +220,4 @@ def accuracy_by_length(rows: dict[str, list[tuple[int, float, int]]]) -> go.Figu
                         line=dict(color=figures.color(i)), customdata=[p[2] for p in pts],
                         hovertemplate="length %{x}<br>accuracy %{y:.3f}<br>%{customdata} words<extra>" + name + "</extra>")
     fig.update_yaxes(range=[0, 1.02])
-    return fig
+    return legend_below(fig)

@@ -173,6 +173,13 @@ class AttentionSteps:
     context: np.ndarray
     entropy: np.ndarray  # nats per query row
     row_sums: np.ndarray
+    key_tokens: list[str] | None = None  # column labels when keys differ from queries (cross-attention)
+    source: str = "random"  # "random": a fresh ScaledDotAttention; else the trained layer it came from
+
+    @property
+    def keys_shown(self) -> list[str]:
+        """Labels of the key axis (the tokens themselves for self-attention)."""
+        return self.key_tokens if self.key_tokens is not None else self.tokens
 
 
 def embed_tokens(tokens: list[str], hidden_size: int, seed: int = 0) -> np.ndarray:

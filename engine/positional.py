@@ -110,19 +110,31 @@ def dot_by_distance(pe: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return mean, lo, hi
 
 
-def properties(n_train: int = 32, dim: int = 32, k: int = 3, n_beyond: int = 16) -> PositionalProperties:
-    """Evaluate the three properties for sinusoidal vs one-hot (one-hot has ``n_train`` dims)."""
-    sin_all = sinusoidal(n_train + n_beyond, dim)
-    oh_all = one_hot(n_train + n_beyond, n_train)
+def properties(n_train: int = 32, dim: int = 32, k: int = 3, n_beyond: int = 16,
+               base: float = 10000.0) -> PositionalProperties:
+    """Evaluate the three properties for sinusoidal vs one-hot (one-hot has ``n_train`` dims).
+
+    The shift check PE[p + k] = M_k PE[p] is evaluated at every shown position
+    p = 0 .. n_train + n_beyond - 1, so the table is built k rows longer than what is shown;
+    it therefore never runs on an empty set of positions, whatever k is (with L = 4, k = 16
+    and no extra positions the old check compared 0 rows and returned 0/0 = NaN).
+    """
+    if n_train < 2 or dim < 2 or k < 1 or n_beyond < 0:
+        raise ValueError("need n_train >= 2, dim >= 2, k >= 1 and n_beyond >= 0")
+    n_shown = n_train + max(n_beyond, 1)
+    sin_all = sinusoidal(n_shown + k, dim, base)
+    oh_all = one_hot(n_shown + k, n_train)
     sin_tr, oh_tr = sin_all[:n_train], oh_all[:n_train]
 
     def dist_std(pe):
         g = pe @ pe.T
         return max(float(np.diagonal(g, offset=d).std()) for d in range(len(pe)))
 
-    m = shift_matrix(dim, k)
-    sin_res = float(np.linalg.norm(sin_all[k:] - sin_all[:-k] @ m.T) / np.linalg.norm(sin_all[k:]))
-    a_oh, oh_res = fit_shift_map(oh_all, k)
+    m = shift_matrix(dim, k, base)
+    # PE[p + k] vs M_k PE[p] for p = 0 .. n_shown - 1 (n_shown >= 3 rows, never empty)
+    target, source = sin_all[k : k + n_shown], sin_all[:n_shown]
+    sin_res = float(np.linalg.norm(target - source @ m.T) / np.linalg.norm(target))
+    a_oh, oh_res = fit_shift_map(oh_all[: n_shown + k], k)
     oh_rank = int(np.linalg.matrix_rank(a_oh, tol=1e-8))
 
     def adjacent(pe):
@@ -130,7 +142,7 @@ def properties(n_train: int = 32, dim: int = 32, k: int = 3, n_beyond: int = 16)
         return float(np.mean(np.sum(a * b, 1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))))
 
     def beyond(all_, tr):
-        extra = all_[n_train:]
+        extra = all_[n_train:n_shown]
         norms = np.linalg.norm(extra, axis=1)
         trn = tr / np.maximum(np.linalg.norm(tr, axis=1, keepdims=True), 1e-300)
         cos = (extra @ trn.T) / np.maximum(norms[:, None], 1e-300)
@@ -140,6 +152,71 @@ def properties(n_train: int = 32, dim: int = 32, k: int = 3, n_beyond: int = 16)
     ob, oc = beyond(oh_all, oh_tr)
     return PositionalProperties(n_train, dim, dist_std(sin_tr), dist_std(oh_tr), sin_res, oh_res, oh_rank,
                                 adjacent(sin_tr), adjacent(oh_tr), sb, ob, sc, oc)
+
+
+# A relative error below this counts as "exact" (float64 round-off on tables of <= 200 rows).
+EXACT_TOL = 1e-9
+
+
+@dataclass
+class Verdict:
+    """One computed verdict on a 2.1.3 claim: ``verdict`` in {"holds", "holds with caveat",
+    "fails", "undetermined"}; ``undetermined`` whenever a number it rests on is NaN or
+    infinite (``reason`` then names it), so no verdict ever rests on a NaN."""
+
+    claim: str
+    verdict: str
+    reason: str
+
+
+def _finite(**values: float) -> str | None:
+    bad = [name for name, v in values.items() if v is None or not np.isfinite(v)]
+    return ", ".join(bad) if bad else None
+
+
+def verdicts(p: PositionalProperties) -> dict[str, Verdict]:
+    """Verdicts on the write-up's three 2.1.3 claims, from the computed properties.
+
+    * ``distance``: sinusoidal PE_p . PE_q depends on p - q only (spread over p below
+      EXACT_TOL * d) and neighbours are similar (cosine > 0) while one-hot neighbours are
+      orthogonal (cosine 0).
+    * ``shift``: a fixed linear map takes PE_p to PE_(p+k) at every shown p (relative error
+      below EXACT_TOL); it exists for one-hot too but is singular (rank < L), hence "holds
+      with caveat" for the write-up's contrast.
+    * ``longer``: sinusoidal codes past L are non-zero and close to a trained one; one-hot
+      codes past L are zero. Existing is not generalising: "holds with caveat".
+    """
+    out: dict[str, Verdict] = {}
+    bad = _finite(sin_distance_std=p.sin_distance_std, sin_adjacent_cosine=p.sin_adjacent_cosine,
+                  onehot_adjacent_cosine=p.onehot_adjacent_cosine)
+    if bad:
+        out["distance"] = Verdict("distance", "undetermined", f"not a finite number: {bad}")
+    else:
+        ok = p.sin_distance_std <= EXACT_TOL * p.dim and p.sin_adjacent_cosine > 0 and p.onehot_adjacent_cosine == 0
+        out["distance"] = Verdict("distance", "holds" if ok else "fails",
+                                  "sinusoidal similarity depends on the distance only; one-hot neighbours are "
+                                  "orthogonal" if ok else "the sinusoidal dot product varies with p at a fixed distance")
+    bad = _finite(sin_shift_residual=p.sin_shift_residual, onehot_shift_residual=p.onehot_shift_residual)
+    if bad:
+        out["shift"] = Verdict("shift", "undetermined", f"not a finite number: {bad}")
+    elif p.sin_shift_residual <= EXACT_TOL:
+        caveat = p.onehot_shift_rank < p.n_train
+        out["shift"] = Verdict("shift", "holds with caveat" if caveat else "holds",
+                               "an exact rotation M_k for sinusoidal at every position; one-hot's shift map is "
+                               f"singular (rank {p.onehot_shift_rank} of {p.n_train})" if caveat else
+                               "an exact rotation M_k for sinusoidal at every position")
+    else:
+        out["shift"] = Verdict("shift", "fails", f"relative error {p.sin_shift_residual:.3g} > {EXACT_TOL:g}")
+    bad = _finite(sin_beyond_norm=p.sin_beyond_norm, onehot_beyond_norm=p.onehot_beyond_norm,
+                  sin_beyond_max_cosine=p.sin_beyond_max_cosine)
+    if bad:
+        out["longer"] = Verdict("longer", "undetermined", f"not a finite number: {bad}")
+    else:
+        ok = p.sin_beyond_norm > 0 and p.onehot_beyond_norm == 0
+        out["longer"] = Verdict("longer", "holds with caveat" if ok else "fails",
+                                "sinusoidal codes exist past L, one-hot codes do not; whether a model uses them "
+                                "is a separate question" if ok else "the codes past L do not differ as claimed")
+    return out
 
 
 def cosine_matrix(pe: np.ndarray) -> np.ndarray:

@@ -2,25 +2,50 @@
 
 Widgets -> engine.nmt (models in st.cache_resource, results in st.cache_data) ->
 dashboard.plots_attention -> ui.show.
+
+The page is a list of panels (``st.fragment``), each with the controls only it reads:
+
+* shipped models: the results table, Table 1, the loss curves (its x-axis control inside);
+* train one now: settings in a form (moving them reruns nothing), the run goes through the
+  server-wide job queue (``dashboard.jobs``) with a live loss curve, Cancel and a time cap;
+* translate: the sentence and the two models; inside it, the attention panel (word, kind,
+  layer, heads), which computes the maps of the selected word only.
+
+Every engine call is cached by its inputs (translations by model and text, the selected
+word's maps, figures by what they draw), so a rerun that changed nothing costs almost nothing.
 """
 
 from __future__ import annotations
 
+import uuid
+
 import pandas as pd
 import streamlit as st
 
+from dashboard import jobs, runtime, settings, ui, widgets
 from dashboard import plots_attention as pa
-from dashboard import ui, widgets
 from engine import nmt
+from engine.nmt import assets as nassets
 from engine.nmt import results as nres
+from engine.nmt.steps import KIND_TITLES
+from engine.nmt.train import attention_maps
 
-TRAINED_KEY = "tr_trained_result"
+TRAINED_KEY = "tr_trained_result"  # session: {"result": TrainResult, "token": str, "label": str}
+JOB_KEY = "tr_job"
 TRAINED_NAME = "trained now (this session)"
 MAX_TRAIN_SECONDS = 300
+KIND_ORDER = ["self", "cross", "decoder", "encoder"]
+DEFAULT_SENTENCE = "the quick brown fox jumps over the lazy dog"
 
 
+# ---------------------------------------------------------------------------
+# Cached engine calls (models once per process; results keyed by their inputs)
+# ---------------------------------------------------------------------------
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _shipped_model(name: str):
+def load_model(name: str):
+    """A shipped model, loaded once per server process (shared by every session).
+    Raises engine.nmt.assets.AssetError when its files are damaged."""
+    runtime.interactive_torch()
     return nmt.load_shipped(name)
 
 
@@ -31,25 +56,86 @@ def _results():
 
 @st.cache_data(max_entries=2, show_spinner=False)
 def _claims():
-    return nres.check_claims(nres.shipped_results())
+    return nres.check_claims(_results())
+
+
+def asset_problem(e: nassets.AssetError, where=st) -> None:
+    """Name the damaged file and how to restore it; the rest of the page keeps working."""
+    where.error(f"A shipped file is damaged: {e.display_path}. {e.problem}.", icon=":material/broken_image:")
+    where.caption("Restore it with:")
+    where.code(e.restore, language="bash")
 
 
 def _model(name: str):
+    """(result, token) for a model name; token tells cached calls apart for the session's
+    own trained model (a shipped model's token is its name)."""
     if name == TRAINED_NAME:
-        return st.session_state.get(TRAINED_KEY)
-    return _shipped_model(name)
+        t = st.session_state.get(TRAINED_KEY)
+        return (t["result"], t["token"]) if t else (None, "")
+    return load_model(name), name
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _translate(token: str, text: str, _res) -> nmt.Translation:
+    """nmt.translate without attention maps, cached by (model token, text)."""
+    runtime.interactive_torch()
+    return nmt.translate(_res, text, with_attention=False)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _word_maps(token: str, word: str, output: str, _res) -> list:
+    """The attention maps of one word (the selected one only)."""
+    runtime.interactive_torch()
+    return attention_maps(_res.model, word, output, _res.vocab)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _heads_fig(token: str, name: str, word: str, output: str, kind: str, layer: int, heads: tuple[int, ...], _res):
+    maps = [m for m in _word_maps(token, word, output, _res) if m.kind == kind and m.layer == layer]
+    if not maps:
+        return None
+    return pa.attention_heads(maps[0], heads=list(heads), cols=2 if len(heads) > 1 else 1,
+                              title=f"{name}: {KIND_TITLES[kind]}, layer {layer + 1} ({word} → {output})")
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _loss_fig(x: str):
+    r = _results()
+    return pa.loss_curves({n: s.history for n, s in r.runs.items()}, x=x)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _table1_fig():
+    r = _results()
+    t1 = [{"label": f"h={row.hidden_size}, {row.dataset}", "writeup": row.writeup_val_loss, "ours": row.val_loss}
+          for row in r.table1 if row.val_loss is not None]
+    return pa.table1_bars(t1) if t1 else None
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _bylen_fig(names: tuple[str, ...]):
+    r = _results()
+    rows = {n: r.runs[n].by_length for n in names if n in r.runs and r.runs[n].by_length}
+    return pa.accuracy_by_length(rows) if rows else None
 
 
 def _describe(name: str, res) -> str:
     c = res.config
     arch = "decoder-only" if c.arch == "decoder" else "encoder-decoder"
-    return (f"**{name}**: {arch}, hidden {c.hidden_size}, {c.num_layers} layers, {c.num_heads} heads, "
+    return (f"**{jobs.md_escape(name)}**: {arch}, hidden {c.hidden_size}, {c.num_layers} layers, {c.num_heads} heads, "
             f"{c.dataset} data; held-out word accuracy {ui.fmt_number(100 * res.word_accuracy, 3)} %, "
             f"val loss {ui.fmt_number(res.val_loss)}")
 
 
-def _results_section(r: nres.NMTResults) -> None:
+# ---------------------------------------------------------------------------
+# Panel 1: shipped models and the write-up's claims
+# ---------------------------------------------------------------------------
+@st.fragment
+def _results_panel() -> None:
+    r = _results()
     st.subheader("Shipped models")
+    for e in r.problems:
+        asset_problem(e)
     if not r.runs:
         ui.note("No shipped results found in assets/nmt/models; run scripts/train_nmt.py.")
         return
@@ -84,24 +170,28 @@ def _results_section(r: nres.NMTResults) -> None:
                "tuned schedule, the encoder-decoder is as good or better on this task (its encoder sees the whole "
                "word at once; the decoder-only model must learn to copy across the EOP boundary).")
         )
-    t1 = [{"label": f"h={row.hidden_size}, {row.dataset}", "writeup": row.writeup_val_loss, "ours": row.val_loss}
-          for row in r.table1 if row.val_loss is not None]
-    left, right = st.columns(2)
+    left, right = st.columns([2, 3])
     with left:
-        if t1:
-            ui.show(pa.table1_bars(t1), key="tr_fig_table1")
+        fig = _table1_fig()
+        if fig is not None:
+            ui.show(fig, key="tr_fig_table1")
         st.dataframe(pd.DataFrame([{"hidden": x.hidden_size, "dataset": x.dataset, "write-up val loss": x.writeup_val_loss,
                                     "our val loss": x.val_loss, "our word accuracy": x.word_accuracy}
                                    for x in r.table1]), hide_index=True)
     with right:
         xaxis = widgets.segmented_control("Loss curves against", ["epoch", "tokens_seen", "seconds"], key="tr_xaxis",
-                                          default="epoch")
-        ui.show(pa.loss_curves({n: s.history for n, s in r.runs.items()}, x=xaxis or "epoch"), key="tr_fig_loss")
+                                          default="epoch", required=True,
+                                          format_func=lambda v: {"epoch": "epoch", "tokens_seen": "training tokens",
+                                                                 "seconds": "wall-clock seconds"}[v])
+        ui.show(_loss_fig(xaxis or "epoch"), key="tr_fig_loss")
+        st.caption("Solid: validation loss; dotted: training loss (with label smoothing). Click a run in the legend "
+                   "to hide or show both of its curves.")
     st.markdown(
         "**Where our numbers differ from the write-up's, and why.** "
-        f"(1) Our models train with label smoothing 0.1, which puts a floor of {ui.fmt_number(r.smoothing_floor)} "
+        f"(1) Our models train with label smoothing $\\varepsilon = 0.1$, which puts a floor of "
+        f"$-\\ln(1-\\varepsilon+\\varepsilon/V) = {ui.fmt_number(r.smoothing_floor)}$ "
         "nats/token under the validation loss even for a model whose every greedy output is right; compare word "
-        "accuracy rather than loss near that floor. (2) Our blocks use LayerNorm, 4 heads and a 4h GELU MLP with "
+        "accuracy rather than loss near that floor. (2) Our blocks use LayerNorm, 4 heads and a $4h$ GELU MLP with "
         "a warmup + cosine schedule; the write-up's have no LayerNorm and one head, trained with a constant rate, "
         "so our losses are far lower across the whole grid. (3) Our datasets come from a different word list "
         "(whole words of the BERT vocabulary: 4,000 / 16,000 training words, one fixed held-out set of 1,000), "
@@ -118,62 +208,156 @@ def _results_section(r: nres.NMTResults) -> None:
             st.markdown(f"- {ui.verdict_badge(verdict)} {c.claim}: {c.evidence}")
     shown = [s for s in r.runs.values() if s.errors]
     if shown:
-        with st.expander("Held-out words the shipped models get wrong"):
-            for s in shown:
-                st.markdown(f"**{s.name}**: " + ", ".join(f"{e['source']} → {e['output']} (want {e['target']})"
-                                                         for e in s.errors[:12]))
+        with widgets.expander("Held-out words the shipped models get wrong", key="tr_errors") as box:
+            if box.open:
+                for s in shown:
+                    st.text(f"{s.name}: " + ", ".join(f"{e['source']} → {e['output']} (want {e['target']})"
+                                                       for e in s.errors[:12]))
 
 
-def _train_section() -> None:
+# ---------------------------------------------------------------------------
+# Panel 2: train one now (through the server-wide job queue)
+# ---------------------------------------------------------------------------
+def train_cap_s() -> float:
+    """The time cap of a training job: the page's own limit or the operator's, whichever is lower."""
+    return float(min(MAX_TRAIN_SECONDS, settings.job_cap_s("nmt-train")))
+
+
+def _train_job(cfg: nmt.TrainConfig):
+    """The job's function: trains in a worker thread, reporting the live loss curve."""
+
+    def fn(ctx: jobs.JobContext):
+        evals: list[dict] = []
+        live: list[dict] = []
+
+        def progress(h: dict) -> None:
+            ctx.check()
+            frac = min(1.0, h["step"] / max(1, h["total_steps"]))
+            msg = f"step {h['step']} / {h['total_steps']} · train loss {h['train_loss']:.3f}"
+            if h["val_loss"] is not None:
+                evals.append(dict(h))
+                msg += f" · val loss {h['val_loss']:.3f}"
+            else:
+                live.append({k: h[k] for k in ("epoch", "tokens_seen", "seconds", "train_loss")})
+            ctx.report(0.97 * frac, msg, evals=list(evals), live=list(live))
+
+        res = nmt.train(cfg, progress=progress, check=ctx.check)
+        ctx.report(1.0, f"done: held-out word accuracy {100 * res.word_accuracy:.1f} %", evals=list(evals),
+                   live=list(live))
+        return res
+
+    return fn
+
+
+def _render_live(s: jobs.JobStatus) -> None:
+    evals, live = s.data.get("evals") or [], s.data.get("live") or []
+    if evals or live:
+        ui.show(pa.loss_curves({"this run": evals}, live=live), key="tr_fig_live")
+
+
+def _on_done(s: jobs.JobStatus) -> None:
+    if s.state == "done" and s.result is not None:
+        st.session_state[TRAINED_KEY] = {"result": s.result, "token": f"trained-{s.id}-{uuid.uuid4().hex[:8]}",
+                                         "label": s.label}
+
+
+@st.fragment
+def _train_panel() -> None:
     st.subheader("Train one now")
-    cols = st.columns(6)
-    arch = widgets.selectbox("Architecture", ["decoder", "encdec"], key="tr_arch", where=cols[0],
-                             format_func=lambda a: {"decoder": "decoder-only", "encdec": "encoder-decoder"}[a])
-    hidden = widgets.select_slider("Hidden size", [16, 32, 64, 128], key="tr_hidden", where=cols[1], value=64)
-    layers = widgets.slider("Layers", 1, 4, 3, key="tr_layers", where=cols[2])
-    dataset = widgets.selectbox("Dataset", ["tiny", "small", "large"], key="tr_dataset", where=cols[3], index=1)
-    epochs = widgets.slider("Epochs", 1, 30, 20, key="tr_epochs", where=cols[4])
-    cols[5].write("")
-    go = cols[5].button("Train", key="tr_train", type="primary")
-    st.caption(f"Runs on one CPU thread, stops after {MAX_TRAIN_SECONDS} s at most; the hidden-64 decoder-only on "
-               "'small' for 20 epochs takes about 1–2 minutes on a laptop core.")
-    if not go:
-        return
-    cfg = nmt.TrainConfig(arch=arch, hidden_size=int(hidden), num_layers=int(layers), num_heads=4 if hidden >= 32 else 2,
-                          dataset=dataset, epochs=int(epochs), lr=3e-3 if hidden <= 64 else 2e-3,
-                          max_seconds=MAX_TRAIN_SECONDS, threads=1)
-    bar = st.progress(0.0, text="starting")
-    chart = st.empty()
-    live: list[dict] = []
-    evals: list[dict] = []
-
-    def progress(h: dict) -> None:
-        frac = min(1.0, h["step"] / max(1, h["total_steps"]))
-        txt = f"step {h['step']} / {h['total_steps']} · train loss {h['train_loss']:.3f}"
-        if h["val_loss"] is not None:
-            evals.append(h)
-            txt += f" · val loss {h['val_loss']:.3f}"
-            with chart.container():
-                ui.show(pa.loss_curves({"this run": evals}, live=live), key=f"tr_fig_live_{len(evals)}")
+    cap = train_cap_s()
+    with st.form("tr_train_form", border=True):
+        cols = st.columns(5)
+        arch = widgets.selectbox("Architecture", ["decoder", "encdec"], key="tr_arch", where=cols[0],
+                                 format_func=lambda a: {"decoder": "decoder-only", "encdec": "encoder-decoder"}[a])
+        hidden = widgets.select_slider("Hidden size", [16, 32, 64, 128], key="tr_hidden", where=cols[1], value=64)
+        layers = widgets.slider("Layers", 1, 4, 3, key="tr_layers", where=cols[2])
+        dataset = widgets.selectbox("Dataset", ["tiny", "small", "large"], key="tr_dataset", where=cols[3], index=1)
+        epochs = widgets.slider("Epochs", 1, 30, 20, key="tr_epochs", where=cols[4])
+        go = st.form_submit_button("Train", key="tr_train", type="primary", icon=":material/model_training:")
+    running = False
+    job_id = st.session_state.get(JOB_KEY)
+    if job_id:
+        try:
+            running = jobs.status(job_id).active
+        except KeyError:
+            running = False
+    st.caption(f"Training runs in the server's job queue (one job at a time by default; you see your place in the "
+               f"queue), stops at its time cap of {jobs.fmt_seconds(cap)} and can be cancelled. The hidden-64 "
+               "decoder-only on 'small' for 20 epochs takes about 1–2 minutes on a free core.")
+    if go:
+        if running:
+            ui.note("A training run of yours is still going: cancel it first, or wait for it.")
         else:
-            live.append(h)
-        bar.progress(frac, text=txt)
+            try:
+                nmt.data.load_words()
+            except nassets.AssetError as e:
+                asset_problem(e)
+                return
+            cfg = nmt.TrainConfig(arch=arch, hidden_size=int(hidden), num_layers=int(layers),
+                                  num_heads=4 if hidden >= 32 else 2, dataset=dataset, epochs=int(epochs),
+                                  lr=3e-3 if hidden <= 64 else 2e-3, max_seconds=0.85 * cap)
+            label = f"Train {'decoder-only' if arch == 'decoder' else 'encoder-decoder'} h={hidden}"
+            st.session_state[JOB_KEY] = jobs.submit(
+                kind="nmt-train", label=label, fn=_train_job(cfg), cap_s=cap,
+                size=f"{layers} layers, hidden {hidden}, {dataset} data, {epochs} epochs")
+    jobs.progress_panel(JOB_KEY, render_live=_render_live, on_done=_on_done)
+    t = st.session_state.get(TRAINED_KEY)
+    if t:
+        res = t["result"]
+        c1, c2, c3 = st.columns(3)
+        c1.metric("held-out word accuracy", f"{ui.fmt_number(100 * res.word_accuracy, 3)} %")
+        c2.metric("best val loss", ui.fmt_number(res.val_loss))
+        c3.metric("training time", f"{ui.fmt_number(res.seconds, 3)} s")
+        st.caption(f"Select '{TRAINED_NAME}' under Translate to use it ({res.stopped or 'finished'}).")
 
-    with st.status("Training…", expanded=False) as status:
-        res = nmt.train(cfg, progress=progress)
-        status.update(label=f"Done in {res.seconds:.0f} s ({res.stopped})", state="complete")
-    st.session_state[TRAINED_KEY] = res
-    c1, c2, c3 = st.columns(3)
-    c1.metric("held-out word accuracy", f"{ui.fmt_number(100 * res.word_accuracy, 3)} %")
-    c2.metric("best val loss", ui.fmt_number(res.val_loss))
-    c3.metric("training time", f"{ui.fmt_number(res.seconds, 3)} s")
-    st.caption(f"Select '{TRAINED_NAME}' below to translate with it.")
+
+# ---------------------------------------------------------------------------
+# Panel 3: translate, and the selected word's attention
+# ---------------------------------------------------------------------------
+@st.fragment
+def _attention_panel(outs: dict) -> None:
+    """``outs[name] = (token, Translation)``; maps of the selected word only."""
+    words = [w.word for w in next(iter(outs.values()))[1].words if w.word]
+    if not words:
+        return
+    st.markdown(f"**Attention maps** (max word length {nmt.MAX_WORD_LEN} letters; rows: query tokens, columns: "
+                "key tokens; each row sums to 1: $\\sum_j \\alpha_{ij} = 1$)")
+    c1, c2, c3 = st.columns([2, 3, 2])
+    pick = widgets.selectbox("Word", list(dict.fromkeys(words)), key="tr_word", where=c1)
+    kind_labels = {"self": "self (decoder-only)", "cross": "cross (enc-dec)", "decoder": "decoder self (enc-dec)",
+                   "encoder": "encoder self (enc-dec)"}
+    kinds = widgets.multiselect("Attention", KIND_ORDER, key="tr_kinds", where=c2, default=["self", "cross"],
+                                format_func=lambda k: kind_labels[k],
+                                help="Decoder-only models have one kind (causal self-attention); encoder-decoder "
+                                     "models have three. Each model draws the kinds it has.")
+    layer = widgets.segmented_control("Layer", [1, 2, 3, 4], key="tr_layer", where=c3, default=3, required=True,
+                                      help="Models with fewer layers show their last one.")
+    heads_shown = widgets.segmented_control("Heads", ["all", "1", "2", "3", "4"], key="tr_heads", where=c3,
+                                            default="all", required=True, help="One head alone is drawn larger.")
+    for name, (token, tr) in outs.items():
+        res, _ = _model(name)
+        w = next(x for x in tr.words if x.word == pick)
+        h_all = res.config.num_heads
+        heads = tuple(range(h_all)) if heads_shown in (None, "all") else tuple(h for h in [int(heads_shown) - 1]
+                                                                                 if h < h_all)
+        li = min(int(layer or res.config.num_layers), res.config.num_layers) - 1
+        model_kinds = [k for k in kinds if (k == "self") == (res.config.arch == "decoder")]
+        if not heads:
+            st.caption(f"{name} has {h_all} heads.")
+            continue
+        for kind in model_kinds:
+            fig = _heads_fig(token, name, w.word, w.model_output, kind, li, heads, res)
+            if fig is not None:
+                ui.show(fig, key=f"tr_fig_att_{name}_{kind}")
+    st.caption("In the decoder-only model, look for the diagonal band in the last rows: each output letter reads "
+               "the source letter it copies, shifted past the moved consonant cluster. In the encoder-decoder the "
+               "same band shows up in the cross-attention.")
 
 
-def _translate_section(names: list[str]) -> None:
+@st.fragment
+def _translate_panel(names: list[str]) -> None:
     st.subheader("Translate")
-    sentence = widgets.text_input("Sentence", "the quick brown fox jumps over the lazy dog", key="tr_text",
-                                  max_chars=2000)
+    sentence = widgets.text_input("Sentence", DEFAULT_SENTENCE, key="tr_text", max_chars=2000)
     c1, c2 = st.columns(2)
     fast = _results().fast_name
     default_a = names.index(fast) if fast in names else 0
@@ -182,60 +366,51 @@ def _translate_section(names: list[str]) -> None:
     b = widgets.selectbox("Model B", names, key="tr_model_b", where=c2, index=default_b)
     outs = {}
     for col, name in ((c1, a), (c2, b)):
-        res = _model(name)
+        if name in outs:
+            col.caption("Same model as on the left.")
+            continue
+        try:
+            res, token = _model(name)
+        except nassets.AssetError as e:
+            asset_problem(e, where=col)
+            continue
         if res is None:
             col.warning("Nothing trained in this session yet: press Train above first.")
             continue
         col.markdown(_describe(name, res))
-        tr = nmt.translate(res, sentence)
-        outs[name] = tr
+        tr = _translate(token, sentence, res)
         if not tr.words:
             ui.error("Nothing to translate: type a sentence of words (letters a–z).")
             return
-        col.markdown(f"### {tr.text}")
+        outs[name] = (token, tr)
+        col.code(tr.text, language=None, wrap_lines=True)
         n_ok = sum(w.correct for w in tr.words if w.word)
         n_words = sum(1 for w in tr.words if w.word)
         col.metric("words matching the Pig Latin rule", f"{n_ok} / {n_words}")
         for n in tr.notes:
-            col.caption(n)
+            col.text(n)
         col.dataframe(pd.DataFrame([{"typed": w.source, "model": w.model_output, "rule": w.expected,
                                      "match": "yes" if w.correct else "no"} for w in tr.words if w.word]),
                       hide_index=True)
     if not outs:
         return
-    words = [w.word for w in next(iter(outs.values())).words if w.word]
-    if not words:
-        return
-    st.markdown(f"**Attention maps** (max word length {nmt.MAX_WORD_LEN} letters; rows: query tokens, columns: "
-                "key tokens; each row sums to 1)")
-    pick = widgets.selectbox("Word", list(dict.fromkeys(words)), key="tr_word")
-    cols = st.columns(len(outs))
-    for col, (name, tr) in zip(cols, outs.items()):
-        w = next(x for x in tr.words if x.word == pick)
-        order = ["self", "cross", "decoder", "encoder"]
-        kinds = sorted(dict.fromkeys(m.kind for m in w.maps), key=order.index)
-        titles = {"self": "self-attention", "encoder": "encoder self-attention", "decoder": "decoder self-attention",
-                  "cross": "cross-attention (decoder → encoder)"}
-        tabs = col.tabs([titles[k] for k in kinds])
-        for tab, kind in zip(tabs, kinds):
-            maps = [m for m in w.maps if m.kind == kind]
-            ui.show(pa.attention_grid(maps, title=f"{name}: {titles[kind]}"), where=tab, key=f"tr_fig_att_{name}_{kind}")
-    by_len = {n: _results().runs[n].by_length for n in outs if n in _results().runs and _results().runs[n].by_length}
-    if by_len:
+    _attention_panel(outs)
+    fig = _bylen_fig(tuple(outs))
+    if fig is not None:
         st.markdown("**Longer than any training word.** Training words have at most 12 letters; compound "
-                    f"words (two held-out words glued together) of 4 to {nmt.MAX_WORD_LEN} letters test whether the models carry over to positions they "
-                    "never trained on (the sinusoidal encodings exist there; see the Positional encodings page). "
-                    "Computed by scripts/train_nmt.py on 40 compounds per length.")
-        ui.show(pa.accuracy_by_length(by_len), key="tr_fig_bylen")
-        for n, rows in by_len.items():
-            inside = [a for ln, a, _ in rows if ln <= 12]
-            inside = inside or [float("nan")]
-            past = [a for ln, a, _ in rows if ln > 12]
+                    f"words (two held-out words glued together) of 4 to {nmt.MAX_WORD_LEN} letters test whether the "
+                    "models carry over to positions they never trained on (the sinusoidal encodings exist there; see "
+                    "the Positional encodings page). Computed by scripts/train_nmt.py on 40 compounds per length.")
+        ui.show(fig, key="tr_fig_bylen")
+        r = _results()
+        for n in outs:
+            rows = r.runs[n].by_length if n in r.runs else []
+            if not rows:
+                continue
+            inside = [acc for ln, acc, _ in rows if ln <= 12] or [float("nan")]
+            past = [acc for ln, acc, _ in rows if ln > 12]
             st.caption(f"{n}: mean accuracy {ui.fmt_number(100 * sum(inside) / len(inside), 3)} % on lengths 4–12, "
                        f"{ui.fmt_number(100 * sum(past) / max(len(past), 1), 3)} % on 13–{nmt.MAX_WORD_LEN}.")
-    st.caption("In the decoder-only model, look for the diagonal band in the last rows: each output letter reads "
-               "the source letter it copies, shifted past the moved consonant cluster. In the encoder-decoder the "
-               "same band shows up in the cross-attention.")
 
 
 def render() -> None:
@@ -243,14 +418,15 @@ def render() -> None:
         "Pig Latin translation",
         "Character-level transformers translate English words to Pig Latin (shopping → oppingshay, am → amway). "
         "Compare the write-up's encoder-decoder grid (Table 1) with its decoder-only model, translate any "
-        "sentence with two models side by side, look at their attention, or train a model yourself.",
+        "sentence with two models side by side, look at their attention "
+        "$\\alpha = \\mathrm{softmax}(QK^\\top/\\sqrt{d})$, or train a model yourself.",
         source="Write-up §2.1.4 (Table 1) and §2.2 · models in engine/nmt, results from scripts/train_nmt.py",
     )
     r = _results()
-    _results_section(r)
-    _train_section()
+    _results_panel()
+    _train_panel()
     names = list(r.runs) + ([TRAINED_NAME] if st.session_state.get(TRAINED_KEY) is not None else [])
     if not names:
         ui.note("No model available: train one above.")
         return
-    _translate_section(names)
+    _translate_panel(names)

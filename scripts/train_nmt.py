@@ -12,7 +12,8 @@ Runs, in order (each saved as soon as it finishes, so a partial run still ships 
   the encoder-decoder grid of the write-up's Table 1 (hidden 32/64 x small/large).
 
 Each writes ``assets/nmt/models/<name>.safetensors`` + ``<name>.json`` (config, loss
-history, val loss, word accuracy, samples, accuracy by word length up to 20 letters); then ``assets/nmt/results.csv`` summarises all.
+history, val loss, word accuracy, samples, accuracy by word length up to 20 letters); then ``assets/nmt/results.csv`` summarises all
+and ``SHA256SUMS`` in both folders records every file's digest (checked on load).
 
 Run: ``PYTHONPATH=. .venv/bin/python scripts/train_nmt.py [--only NAME ...] [--threads 2]``
 Timings depend on machine load; the JSON records wall-clock seconds and the load average.
@@ -34,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from engine.nmt import TrainConfig, accuracy_by_length, load_shipped, make_dataset, train  # noqa: E402
+from engine.nmt.assets import write_sums  # noqa: E402
 from engine.nmt.train import ASSETS, MODELS_DIR, save_result  # noqa: E402
 
 RUNS: dict[str, TrainConfig] = {
@@ -71,6 +73,13 @@ def summarise() -> None:
             w = csv.DictWriter(f, fieldnames=list(rows[0]))
             w.writeheader()
             w.writerows(rows)
+    refresh_sums()
+
+
+def refresh_sums() -> None:
+    """Record the SHA-256 of every shipped file, so a damaged copy is detected and named."""
+    write_sums(MODELS_DIR)
+    write_sums(ASSETS, "*.*")
 
 
 def add_by_length(name: str) -> None:
@@ -79,6 +88,7 @@ def add_by_length(name: str) -> None:
     meta = json.loads(path.read_text())
     meta["by_length"] = accuracy_by_length(load_shipped(name))
     path.write_text(json.dumps(meta, indent=1, default=float))
+    refresh_sums()
     print(f"{name}: by-length accuracy stored", flush=True)
 
 

@@ -159,3 +159,32 @@ def test_properties_contrast_sinusoidal_and_one_hot():
     assert mean[0] == 1 and np.all(mean[1:] == 0)
     with pytest.raises(ValueError):
         positional.sinusoidal(4, 3)
+
+
+@pytest.mark.parametrize("n_train,k,beyond", [(4, 16, 0), (4, 16, 1), (2, 1, 0), (64, 16, 64), (5, 7, 2)])
+def test_properties_finite_when_the_shift_exceeds_the_table(n_train, k, beyond):
+    # issue 15: L = 4, k = 16 compared 0 rows and gave 0/0 = NaN, next to a "holds"
+    p = positional.properties(n_train, 16, k, beyond)
+    for name, value in vars(p).items():
+        assert np.isfinite(value), name
+    assert p.sin_shift_residual < 1e-9
+    assert p.onehot_shift_rank == max(n_train - k, 0)
+    assert {v.verdict for v in positional.verdicts(p).values()} <= {"holds", "holds with caveat"}
+
+
+def test_no_verdict_rests_on_a_nan():
+    p = positional.properties(8, 16, 3, 4)
+    for field in ("sin_shift_residual", "sin_distance_std", "sin_beyond_norm"):
+        broken = positional.PositionalProperties(**{**vars(p), field: float("nan")})
+        v = positional.verdicts(broken)
+        undetermined = [c for c, x in v.items() if x.verdict == "undetermined"]
+        assert len(undetermined) == 1 and field in v[undetermined[0]].reason
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(2, 64), st.integers(1, 16), st.integers(0, 64), st.sampled_from([8, 16, 64]),
+       st.sampled_from([10.0, 10000.0]))
+def test_properties_never_nan(n_train, k, beyond, dim, base):
+    p = positional.properties(n_train, dim, k, beyond, base)
+    assert all(np.isfinite(v) for v in vars(p).values())
+    assert all(v.verdict != "undetermined" for v in positional.verdicts(p).values())

@@ -28,11 +28,94 @@ def test_translation_page_bad_input():
 
 
 @pytest.mark.slow
-def test_translation_page_train_now():
+def test_translation_page_train_now_through_the_job_queue():
+    from dashboard import jobs
+
     at = page_app("translation", {"tr_dataset": "tiny", "tr_hidden": "16", "tr_layers": "1", "tr_epochs": "1"}).run()
     assert not at.exception
+    assert "time cap" in shown_text(at)
     at.button(key="tr_train").click().run()
+    assert not at.exception
+    job_id = at.session_state["tr_job"]
+    final = jobs.QUEUE.wait(job_id, timeout=600)
+    assert final.state == "done", final.error
+    assert final.data["evals"], "the live loss curve got no evaluation points"
+    at.run()
     assert not at.exception
     assert "held-out word accuracy" in shown_text(at)
     at.selectbox(key="tr_model_b").select("trained now (this session)").run()
     assert not at.exception
+    assert "trained now (this session)" in shown_text(at)
+
+
+def _counting(monkeypatch, module, name, calls):
+    original = getattr(module, name)
+
+    def wrapper(*args, **kwargs):
+        calls.append((args, kwargs))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, wrapper)
+
+
+def test_translation_computes_only_the_selected_words_maps_and_caches(monkeypatch):
+    import streamlit as st
+
+    import pages.translation as page
+    from engine import nmt
+
+    st.cache_data.clear()
+    maps, translations = [], []
+    _counting(monkeypatch, page, "attention_maps", maps)
+    _counting(monkeypatch, nmt, "translate", translations)
+    at = page_app("translation", {"tr_text": "pig latin is fun"}).run()
+    assert not at.exception
+    # two models, each translated once without maps; maps for one word per model only
+    assert len(translations) == 2 and all(kw.get("with_attention") is False for _, kw in translations)
+    assert len(maps) == 2 and {a[1] for a, _ in maps} == {"pig"}
+    at.selectbox(key="tr_word").select("latin").run()
+    assert not at.exception
+    assert len(translations) == 2, "changing the word must not translate again"
+    assert len(maps) == 4 and {a[1] for a, _ in maps[2:]} == {"latin"}
+    at.selectbox(key="tr_word").select("pig").run()
+    assert len(maps) == 4, "a word seen before comes from the cache"
+    at.segmented_control(key="tr_xaxis").set_value("seconds").run()  # another panel's control
+    assert not at.exception and len(translations) == 2 and len(maps) == 4
+
+
+def test_typed_text_is_shown_as_text_never_markdown():
+    evil = "[phish](http://example.com/phish) ![t](http://example.com/t.png) <b>bold</b> `x` **strong**"
+    at = page_app("translation", {"tr_text": evil}).run()
+    assert not at.exception
+    for el in list(at.markdown) + list(at.caption):
+        assert "example.com" not in str(el.value) and "<b>" not in str(el.value)
+    # the typed punctuation comes back literally in a code block (not rendered as bold / links)
+    assert any("**" in str(c.value) and "<" in str(c.value) for c in at.code)
+
+
+def test_loss_curve_legend_is_grouped_and_outside_the_plot():
+    from dashboard import plots_attention as pa
+    from engine import nmt
+
+    r = nmt.shipped_results()
+    fig = pa.loss_curves({n: s.history for n, s in r.runs.items()})
+    shown = [t for t in fig.data if t.showlegend is not False]
+    assert len(shown) == len(r.runs) + 2  # one entry per run + the two line-style keys (was 14 + 0)
+    assert fig.layout.legend.x >= 1.0 and fig.layout.legend.groupclick == "togglegroup"
+    for t in fig.data:
+        if t.name.endswith(" train"):
+            assert t.legendgroup == t.name[: -len(" train")]
+
+
+def test_attention_heads_figure_is_projector_sized():
+    from dashboard import plots_attention as pa
+    from engine.nmt.train import attention_maps, load_shipped
+
+    res = load_shipped("decoder_h64")
+    m = attention_maps(res.model, "shopping", "oppingshay", res.vocab)[2]
+    fig = pa.attention_heads(m, title="t")
+    n = len(m.query_tokens)
+    rows = 2  # 4 heads, 2 per row
+    assert fig.layout.height >= rows * pa.CELL_PX * n
+    one = pa.attention_heads(m, title="t", heads=[1], cols=1)
+    assert len(one.data) == 1 and one.layout.height >= pa.CELL_PX * n

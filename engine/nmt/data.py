@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.nmt import assets
+
 WORDS_PATH = Path(__file__).resolve().parents[2] / "assets" / "nmt" / "words.txt"
 VOWELS = frozenset("aeiou")
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -107,10 +109,27 @@ class NMTData:
         return max(len(s) for s, _ in self.train + self.val + self.test)
 
 
-@lru_cache(maxsize=1)
 def load_words() -> tuple[str, ...]:
-    words = [w.strip() for w in WORDS_PATH.read_text(encoding="utf-8").splitlines()]
-    return tuple(w for w in words if w and w.isalpha() and w.isascii() and len(w) <= MAX_WORD_LEN)
+    """The shipped word list; raises :class:`engine.nmt.assets.AssetError` (naming the file
+    and how to restore it) when it is missing, damaged or truncated."""
+    return _load_words(str(WORDS_PATH))
+
+
+@lru_cache(maxsize=2)
+def _load_words(path_str: str) -> tuple[str, ...]:
+    path = Path(path_str)
+    assets.verify(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise assets.AssetError(path, f"cannot be read as UTF-8 text ({type(e).__name__})") from None
+    words = [w.strip() for w in text.splitlines()]
+    out = tuple(w for w in words if w and w.isalpha() and w.isascii() and len(w) <= MAX_WORD_LEN)
+    need = N_TEST + N_VAL + DATASET_SIZES["large"]
+    if len(out) < need:
+        raise assets.AssetError(path, f"holds {len(out)} usable words, fewer than the {need} the datasets need "
+                                      "(truncated?)")
+    return out
 
 
 def make_dataset(size: str = "small", seed: int = 0) -> NMTData:

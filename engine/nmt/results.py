@@ -8,15 +8,15 @@ positional-encoding properties of section 2.1.3.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine import positional
+from engine.nmt.assets import AssetError
 from engine.nmt.data import Vocab
 from engine.nmt.models import MAX_POSITIONS
-from engine.nmt.train import MODELS_DIR
+from engine.nmt.train import models_dir, read_meta
 
 # Write-up Table 1: lowest validation loss of the encoder-decoder, by (hidden size, dataset).
 WRITEUP_TABLE1 = {(32, "small"): 0.799, (32, "large"): 1.156, (64, "small"): 0.478, (64, "large"): 0.569}
@@ -76,6 +76,7 @@ class NMTResults:
     fast_name: str | None  # the decoder-only run with the best held-out word accuracy
     smoothing_floor: float  # val-loss floor caused by label smoothing (see smoothing_floor)
     positional: positional.PositionalProperties
+    problems: list[AssetError] = field(default_factory=list)  # damaged shipped files, skipped
 
     @property
     def decoder_beats_encdec(self) -> bool | None:
@@ -87,7 +88,14 @@ class NMTResults:
 
 
 def _load(path: Path) -> ShippedRun:
-    m = json.loads(path.read_text())
+    m = read_meta(path)
+    try:
+        return _run(path, m)
+    except (KeyError, TypeError, ValueError, IndexError) as e:
+        raise AssetError(path, f"a field is missing or malformed ({type(e).__name__}: {str(e)[:120]})") from None
+
+
+def _run(path: Path, m: dict) -> ShippedRun:
     c = m["config"]
     return ShippedRun(path.stem, c["arch"], c["hidden_size"], c["num_layers"], c["num_heads"], c["dataset"],
                       float(m["val_loss"]), float(m["word_accuracy"]), int(m["n_params"]),
@@ -97,9 +105,16 @@ def _load(path: Path) -> ShippedRun:
                       [tuple(x) for x in m.get("by_length", [])])
 
 
-def shipped_results(directory: Path = MODELS_DIR) -> NMTResults:
-    """Read every shipped run and line it up with the write-up."""
-    runs = {p.stem: _load(p) for p in sorted(directory.glob("*.json"))}
+def shipped_results(directory: Path | None = None) -> NMTResults:
+    """Read every shipped run and line it up with the write-up. A damaged or truncated
+    run record is skipped and listed in ``problems`` (file and how to restore it)."""
+    directory = models_dir() if directory is None else Path(directory)
+    runs, problems = {}, []
+    for p in sorted(directory.glob("*.json")):
+        try:
+            runs[p.stem] = _load(p)
+        except AssetError as e:
+            problems.append(e)
     table = []
     for (h, ds), wu in WRITEUP_TABLE1.items():
         r = runs.get(f"encdec_h{h}_{ds}")
@@ -114,7 +129,7 @@ def shipped_results(directory: Path = MODELS_DIR) -> NMTResults:
     fast = max(decs, key=lambda n: runs[n].word_accuracy) if decs else None
     eps = next((r.label_smoothing for r in runs.values()), 0.1)
     props = positional.properties(n_train=LONGEST_TRAIN_SEQ, dim=64, k=3, n_beyond=MAX_POSITIONS - LONGEST_TRAIN_SEQ)
-    return NMTResults(runs, table, WRITEUP_DECODER_LOSS, dec, enc, fast, smoothing_floor(eps), props)
+    return NMTResults(runs, table, WRITEUP_DECODER_LOSS, dec, enc, fast, smoothing_floor(eps), props, problems)
 
 
 @dataclass

@@ -25,11 +25,17 @@ import numpy as np
 import torch
 from torch import nn
 
+from engine.nmt import assets
 from engine.nmt.data import LETTERS, MAX_WORD_LEN, NMTData, Vocab, make_dataset, pig_latin
 from engine.nmt.models import MAX_POSITIONS, build_model, count_params
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "nmt"
 MODELS_DIR = ASSETS / "models"
+
+
+def models_dir() -> Path:
+    """The folder of the shipped models, read at call time (tests point MODELS_DIR at a copy)."""
+    return Path(MODELS_DIR)
 MAX_WORDS = 64  # words per sentence translated; the rest are cut with a note
 
 
@@ -212,8 +218,13 @@ def train(
     config: TrainConfig,
     data: NMTData | None = None,
     progress: Callable[[dict], None] | None = None,
+    check: Callable[[], None] | None = None,
 ) -> TrainResult:
     """Train one model; see the module docstring for the schedule, loss and stopping rules.
+
+    ``check`` is called after every optimiser step and before the final evaluation; it may
+    raise to abandon the run (the page's job queue passes ``ctx.check``, so Cancel and the
+    time cap act within one step).
 
     ``progress`` is called with a dict (``epoch, step, total_steps, train_loss, val_loss``
     (None between evaluations), ``tokens_seen, seconds``) every few steps and at each
@@ -277,6 +288,8 @@ def train(
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             step += 1
+            if check is not None:
+                check()
             tokens_seen += _tokens(batch_pairs)
             running += float(loss.detach())
             n_running += 1
@@ -302,6 +315,8 @@ def train(
     model.eval()
     acc, rows = (float("nan"), [])
     if config.eval_accuracy:
+        if check is not None:
+            check()
         acc, rows = word_accuracy(model, data.test, vocab)
     return TrainResult(model, config, history, best_loss, acc, n_total, n_non_emb, tokens_seen,
                        train_seconds, stopped, rows, vocab, cpu_seconds)
@@ -436,8 +451,10 @@ def result_summary(res: TrainResult) -> dict:
     }
 
 
-def save_result(res: TrainResult, name: str, directory: Path = MODELS_DIR, extra: dict | None = None) -> Path:
+def save_result(res: TrainResult, name: str, directory: Path | None = None, extra: dict | None = None) -> Path:
     from safetensors.torch import save_file
+
+    directory = models_dir() if directory is None else Path(directory)
 
     directory.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous() for k, v in res.model.state_dict().items()}
@@ -447,27 +464,62 @@ def save_result(res: TrainResult, name: str, directory: Path = MODELS_DIR, extra
     return directory / f"{name}.safetensors"
 
 
-def shipped_names(directory: Path = MODELS_DIR) -> list[str]:
+def shipped_names(directory: Path | None = None) -> list[str]:
+    directory = models_dir() if directory is None else Path(directory)
     return sorted(p.stem for p in directory.glob("*.safetensors") if (directory / f"{p.stem}.json").exists())
 
 
-def load_shipped(name: str, directory: Path = MODELS_DIR) -> TrainResult:
-    """A shipped model (weights from safetensors, no training) with its recorded metrics."""
+def load_shipped(name: str, directory: Path | None = None) -> TrainResult:
+    """A shipped model (weights from safetensors, no training) with its recorded metrics.
+
+    Raises ``KeyError`` for an unknown name and :class:`engine.nmt.assets.AssetError`
+    (naming the damaged file and how to restore it) when its JSON or weights are damaged,
+    truncated or do not fit the recorded configuration."""
     from safetensors.torch import load_file
 
+    directory = models_dir() if directory is None else Path(directory)
     path = directory / f"{name}.safetensors"
     if not path.exists():
         raise KeyError(f"no shipped model {name!r}; available: {shipped_names(directory)}")
-    meta = json.loads((directory / f"{name}.json").read_text())
-    cfg = TrainConfig(**{k: v for k, v in meta["config"].items() if k in TrainConfig.__dataclass_fields__})
-    vocab = Vocab()
-    model = build_model(cfg.arch, len(vocab), cfg.hidden_size, cfg.num_layers, cfg.num_heads, vocab.pad)
-    model.load_state_dict(load_file(str(path)))
+    meta = read_meta(directory / f"{name}.json")
+    assets.verify(path)
+    try:
+        cfg = TrainConfig(**{k: v for k, v in meta["config"].items() if k in TrainConfig.__dataclass_fields__})
+        vocab = Vocab()
+        model = build_model(cfg.arch, len(vocab), cfg.hidden_size, cfg.num_layers, cfg.num_heads, vocab.pad)
+    except (KeyError, TypeError, ValueError) as e:
+        raise assets.AssetError(directory / f"{name}.json", f"its config is not usable ({type(e).__name__}: {e})") from None
+    try:
+        state = load_file(str(path))
+    except Exception as e:  # safetensors raises its own error types for bad headers / short files
+        raise assets.AssetError(path, f"cannot be read as safetensors ({type(e).__name__}: {str(e)[:120]})") from None
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        raise assets.AssetError(path, f"its tensors do not fit the model in {name}.json ({str(e)[:160]})") from None
+    if not all(bool(torch.isfinite(t).all()) for t in state.values() if t.is_floating_point()):
+        raise assets.AssetError(path, "it holds NaN or infinite weights")
     model.eval()
-    return TrainResult(model, cfg, meta["history"], meta["val_loss"], meta["word_accuracy"], meta["n_params"],
-                       meta["n_params_non_embedding"], meta["tokens_seen"], meta["seconds"], meta.get("stopped", ""),
-                       meta.get("samples", []), vocab,
-                       meta.get("cpu_seconds", float("nan")))
+    try:
+        return TrainResult(model, cfg, meta["history"], meta["val_loss"], meta["word_accuracy"], meta["n_params"],
+                           meta["n_params_non_embedding"], meta["tokens_seen"], meta["seconds"], meta.get("stopped", ""),
+                           meta.get("samples", []), vocab,
+                           meta.get("cpu_seconds", float("nan")))
+    except KeyError as e:
+        raise assets.AssetError(directory / f"{name}.json", f"a field is missing ({e})") from None
+
+
+def read_meta(path: Path) -> dict:
+    """A shipped run's JSON, checked: raises :class:`engine.nmt.assets.AssetError` when it is
+    missing, damaged, truncated or not a JSON object with a config."""
+    assets.verify(path)
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise assets.AssetError(path, f"is not valid JSON ({type(e).__name__}: {str(e)[:120]})") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
+        raise assets.AssetError(path, "is not a run record (no 'config' object)")
+    return meta
 
 
 def accuracy_by_length(model_or_result, lengths=range(4, MAX_WORD_LEN + 1), n_per_length: int = 40,

@@ -44,6 +44,10 @@ def chain_figure(chain) -> go.Figure:
     if dead is not None:
         fig.add_vline(x=dead, line=dict(color=figures.color(3), dash="dot"),
                       annotation_text=f"gradient exactly 0 from layer {dead}", annotation_position="top left")
+    # The axis spans the layers, whatever is finite: with a gradient exactly 0 the solid line
+    # is a single point and plotly's autorange (-100..200 seen) shrank the curve to a dot.
+    depth = max(int(k[-1]) if k.size else 0, 1)
+    fig.update_xaxes(range=[-0.02 * depth - 0.3, depth * 1.02 + 0.3])
     return fig
 
 
@@ -65,7 +69,9 @@ def sigma_max_path_figure(spec) -> go.Figure:
                              line=dict(color=figures.color(1), dash="dash", width=3),
                              hovertemplate="t=%{x}<br>log10 bound=%{y:.6g}<extra></extra>"))
     if spec.log_sigma_max_path is not None:
-        fig.add_trace(go.Scatter(x=t, y=_log10(spec.log_sigma_max_path), name="measured sigma_max", mode="lines",
+        path = np.asarray(spec.log_sigma_max_path, dtype=float)
+        done = ~np.isnan(path)  # NaN: a step the tracking skipped (-inf, an exact 0, leaves a gap)
+        fig.add_trace(go.Scatter(x=t[done], y=_log10(path[done]), name="measured sigma_max", mode="lines",
                                  line=dict(color=figures.color(0), width=3),
                                  hovertemplate="t=%{x}<br>log10 sigma_max=%{y:.6g}<extra></extra>"))
     return fig
@@ -141,5 +147,5 @@ def isometry_figure(results: dict, lo: float = -5.0, hi: float = 2.0) -> go.Figu
                                    opacity=0.6, name=f"{name}: var/mean^2 {r.normalized_variance:.3g}{extra}",
                                    marker=dict(color=figures.color(i)),
                                    hovertemplate="log10 sigma^2=%{x}<br>fraction=%{y:.3f}<extra></extra>"))
-    fig.update_layout(barmode="overlay", legend=dict(orientation="v", y=1.0, x=0.0, xanchor="left", yanchor="top"))
-    return fig
+    fig.update_layout(barmode="overlay")
+    return figures.legend_below(fig)

@@ -252,7 +252,8 @@ class JacobianSpectrum:
     ``lyapunov_exponents``: (1/steps) sum_b ln |R_b,ii| sorted descending (finite-time
     Lyapunov exponents; the diagonal of the accumulated R).
     ``log_sigma_max_path[t]`` (t = 0..steps): ln sigma_max(d x_{t+1} / d x_1), from a
-    warm-started power iteration each step (a lower bound, very close) when tracked.
+    warm-started power iteration (a lower bound, very close) when tracked; NaN at the steps
+    skipped with ``track_every`` > 1.
     ``log_bound_path[t]``: sum_{s<=t} ln(gamma sigma_max(W_s)).
     ``final_state``: x_{steps+1}; ``n_qr``: re-orthonormalisations used.
     """
@@ -404,6 +405,8 @@ def jacobian_spectrum(
     activation: str,
     *,
     track_sigma_max: bool = False,
+    track_every: int = 1,
+    progress: Callable[[int, int], None] | None = None,
     layer_sigma_max: Callable[[int], float] | None = None,
     block_log_spread: float = BLOCK_LOG_SPREAD,
     max_block: int = MAX_BLOCK,
@@ -422,6 +425,14 @@ def jacobian_spectrum(
     ``max_block`` steps; a block that lost more than 33 nats is recomputed shorter. The accumulated R is kept graded (see :class:`_Graded`).
     ``layer_sigma_max`` (untied only): t -> sigma_max(W_t) when known in closed form,
     to spare one SVD per layer for the bound path.
+    ``track_every`` (with ``track_sigma_max``): the power step runs at every step t <= 50
+    and then at every ``track_every``-th step (and the final depth is exact); the other
+    entries of ``log_sigma_max_path`` are NaN (not computed). The top right singular vector
+    of the product converges in t (Oseledets), so the warm start stays good between samples;
+    tracking every step costs 1.4-2.7x the untracked spectrum at N = 128, every 2nd-20th
+    step far less.
+    ``progress``: called as ``progress(t, steps)`` after each block (for a progress bar); it
+    may raise (e.g. a job's ``Cancelled``) to stop the computation.
     """
     _check_activation(activation)
     steps = int(steps)
@@ -441,7 +452,11 @@ def jacobian_spectrum(
         Q = None  # Householder factors (qr, tau) of the current basis; None = identity
         lyap_sum = np.zeros(n)
         log_bound = np.zeros(steps + 1)
-        path = np.zeros(steps + 1) if track_sigma_max else None
+        track_every = max(1, int(track_every))
+        path = None
+        if track_sigma_max:
+            path = np.full(steps + 1, np.nan)
+            path[0] = 0.0  # d x_1 / d x_1 = I
         rng = np.random.default_rng(0)
         v = rng.standard_normal(n)
         v /= np.linalg.norm(v)
@@ -486,7 +501,8 @@ def jacobian_spectrum(
                 A = np.exp(ld - m)[:, None] * WA
                 log_scale += m
                 growth += max(ls, 0.0) + 1.0
-                if growth > 300.0 or _ == k - 1 or path is not None:
+                tracked = path is not None and (t + 1 <= 50 or (t + 1) % track_every == 0)
+                if growth > 300.0 or _ == k - 1 or tracked:
                     amax = np.abs(A).max()
                     if amax == 0.0 or not np.isfinite(amax):
                         dead = True
@@ -495,8 +511,9 @@ def jacobian_spectrum(
                     log_scale += math.log(amax)
                     growth = 0.0
                 t += 1
-                if path is not None:
-                    path[t], v = _power_step(A, log_scale, T, v, 3 if t <= 50 else POWER_ITERATIONS)
+                if tracked:
+                    iters = 3 if t <= 50 else (POWER_ITERATIONS if track_every == 1 else 2)
+                    path[t], v = _power_step(A, log_scale, T, v, iters, acc, acc_scale)
             if dead:
                 break
             # Householder QR is columnwise backward stable: R_jj carries a relative error
@@ -534,12 +551,14 @@ def jacobian_spectrum(
                 acc_scale += math.log(amax)
             dacc = np.abs(np.diag(acc))
             dpos = dacc[dacc > 0]
-            if path is not None or dpos.size == 0 or dpos.min() < 1e-195:
+            if dpos.size == 0 or dpos.min() < 1e-195:
                 T.left_multiply(acc, acc_scale)
                 acc = None
             # next block length: keep the loss of digits per block near block_log_spread
             per_step = worst / k
             block = max_block if per_step <= 0 else int(min(max_block, max(1, block_log_spread // per_step)))
+            if progress is not None:
+                progress(t, steps)
         if dead:
             # The product is exactly zero (every derivative 0, or a zero matrix): all
             # singular values are exactly 0. The bound is still computed layer by layer.
@@ -614,21 +633,32 @@ def _qr(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return Q, R
 
 
-def _power_step(A: np.ndarray, log_scale: float, T: _Graded, v: np.ndarray, iters: int) -> tuple[float, np.ndarray]:
-    """Warm-started power iterations on P = exp(log_scale) A T (v <- P^T P v), returning
-    ln ||P v|| for the updated unit v (a lower bound on ln sigma_max(P)) and v."""
+def _power_step(A: np.ndarray, log_scale: float, T: _Graded, v: np.ndarray, iters: int,
+                acc: np.ndarray | None = None, acc_scale: float = 0.0) -> tuple[float, np.ndarray]:
+    """Warm-started power iterations on P = exp(log_scale) A [exp(acc_scale) acc] T
+    (v <- P^T P v), returning ln ||P v|| for the updated unit v (a lower bound on
+    ln sigma_max(P)) and v. ``acc``: the R factors not yet folded into T (folding them every
+    block only for tracking cost 0.35 s of 1.7 s at N = 128, T = 1000)."""
     for _ in range(iters):
         u, su = T.apply(v)
+        if acc is not None:
+            u = acc @ u
         y = A @ u
         ny = np.linalg.norm(y)
         if ny == 0.0:
             return -math.inf, v
-        z, _ = T.apply_t(A.T @ (y / ny))
+        z = A.T @ (y / ny)
+        if acc is not None:
+            z = acc.T @ z
+        z, _ = T.apply_t(z)
         nz = np.linalg.norm(z)
         if nz == 0.0:
             return -math.inf, v
         v = z / nz
     u, su = T.apply(v)
+    if acc is not None:
+        u = acc @ u
+        su += acc_scale
     ny = np.linalg.norm(A @ u)
     return (-math.inf if ny == 0.0 else float(log_scale + su + math.log(ny))), v
 

@@ -50,6 +50,13 @@ class YamamotoResult:
     max_abs_error: float
 
 
+def log_abs_eigenvalues(W: np.ndarray) -> np.ndarray:
+    """ln |lambda_i(W)|, descending (-inf for zero eigenvalues): Yamamoto's limit of the
+    per-step Lyapunov exponents of W^k for tied linear layers."""
+    with np.errstate(divide="ignore"):
+        return np.sort(np.log(np.abs(np.linalg.eigvals(np.asarray(W, dtype=float)))))[::-1]
+
+
 def yamamoto(W: np.ndarray, steps: int) -> YamamotoResult:
     """(1/k) ln sigma_i(W^k) against ln|lambda_i(W)| (Yamamoto 1967, Theorem 1); the powers
     are taken with the graded QR product, so k = 10,000 is fine."""

@@ -6,6 +6,7 @@ import pytest
 from conftest import metric, page_app, run_page, shown_text
 
 PAGE = "relative_attention"
+POOL = {"ra_tab": "Max pooling (1.3.2)"}
 
 
 def _num(s: str) -> float:
@@ -18,8 +19,20 @@ def test_default_view_shows_exact_conv_and_writeup_numbers():
     assert metric(at, "Heads") == "1"
     assert _num(metric(at, "Write-up weight on x_(i+1)")) == pytest.approx(2.4)
     assert _num(metric(at, "Write-up weight on x_(i-1)")) == pytest.approx(0.6)
-    assert _num(metric(at, "Max-pool max error")) > 0.1        # beta = 1 on U[0, 1)
     assert "2.4 x_{i+1} + 0.6 x_{i-1}" in shown_text(at)
+    assert not [m for m in at.metric if m.label.startswith("Max-pool")]   # only the open part runs
+    at.segmented_control(key="ra_tab").set_value("Max pooling (1.3.2)").run()
+    assert not at.exception
+    assert _num(metric(at, "Max-pool max error")) > 0.1        # beta = 1 on U[0, 1)
+    assert not [m for m in at.metric if m.label.startswith("Conv")]
+
+
+def test_max_pooling_tab_reopens_from_a_shared_link():
+    """Issue 14: the active part is in the URL (it reopened on Convolution before)."""
+    at = run_page(PAGE, {"ra_tab": "Max pooling (1.3.2)", "ra_beta": "100"})
+    assert at.segmented_control(key="ra_tab").value == "Max pooling (1.3.2)"
+    assert _num(metric(at, "Max-pool max error")) > 0
+    assert "Ignored URL parameter" not in shown_text(at)
 
 
 def test_mixed_sign_kernel_needs_two_heads_and_is_exact():
@@ -48,7 +61,17 @@ def test_bad_kernel_gets_a_message_and_keeps_the_text(text, words):
     errors = " ".join(str(e.value) for e in at.error)
     assert words in errors, errors
     assert at.text_input(key="ra_kernel").value == text
-    assert _num(metric(at, "Max-pool max error")) > 0          # the other tab still works
+    at.segmented_control(key="ra_tab").set_value("Max pooling (1.3.2)").run()
+    assert _num(metric(at, "Max-pool max error")) > 0          # the other part still works
+
+
+@pytest.mark.parametrize("text", ["1e-320,0,1e-320", "5e-324,5e-324,5e-324", "1e308, 0, 1"])
+def test_subnormal_and_huge_kernels_from_the_url_get_a_message(text):
+    """Issue 17: these raised OverflowError in dashboard/plots_relattn.py."""
+    at = run_page(PAGE, {"ra_kernel": text})
+    errors = " ".join(str(e.value) for e in at.error)
+    assert "too small" in errors or "too large" in errors, errors
+    assert at.text_input(key="ra_kernel").value == text
 
 
 def test_raw_p_mode_shows_the_kernel_you_built():
@@ -69,14 +92,15 @@ def test_raw_p_mode_shows_the_kernel_you_built():
 
 
 def test_negative_inputs_get_the_x_nonnegative_message():
-    at = run_page(PAGE, {"ra_offset": "-0.5"})
+    at = run_page(PAGE, {"ra_offset": "-0.5", **POOL})
     errors = " ".join(str(e.value) for e in at.error)
     assert "x_i >= 0" in errors
+    at.segmented_control(key="ra_tab").set_value("Convolution (1.3.1)").run()
     assert _num(metric(at, "Conv max interior error")) < 1e-9   # conv needs no sign assumption
 
 
 def test_maxpool_beta_and_shift_and_zero_queries():
-    at = run_page(PAGE, {"ra_input": "spike", "ra_beta": "1000"})
+    at = run_page(PAGE, {"ra_input": "spike", "ra_beta": "1000", **POOL})
     assert metric(at, "beta for error") == "unreachable"
     assert int(metric(at, "Queries with x_i + c = 0")) > 0
     writeup_err = _num(metric(at, "Max-pool max error"))
@@ -87,7 +111,7 @@ def test_maxpool_beta_and_shift_and_zero_queries():
 
 
 def test_larger_beta_lowers_the_maxpool_error_on_the_page():
-    at = run_page(PAGE)
+    at = run_page(PAGE, POOL)
     e1 = _num(metric(at, "Max-pool max error"))
     at.select_slider(key="ra_beta").set_value(1000).run()
     assert _num(metric(at, "Max-pool max error")) < e1
@@ -130,14 +154,29 @@ def test_full_length_512_and_lecture_options_render():
     at = run_page(PAGE, {"ra_n": "512", "ra_kernel": "1, 2, -3, 2, 1", "ra_k": "3", "ra_beta": "100"})
     assert metric(at, "Heads") == "2"
     assert _num(metric(at, "Conv max interior error")) < 1e-9
+    at.segmented_control(key="ra_tab").set_value("Max pooling (1.3.2)").run()
     assert 0 < _num(metric(at, "Max-pool max error")) < 1
 
 
 def test_presets_jump_to_the_writeup_answer_and_the_zero_query_regime():
     at = run_page(PAGE)
-    at.button(key="preset::Write-up's [2,0,1] answer").click().run()
+    at.button(key="preset::§1.3.1: write-up's [2,0,1] answer").click().run()
     assert not at.exception
     assert _num(metric(at, "Conv max interior error")) > 0.1
-    at.button(key="preset::Max pool, x_i = 0").click().run()
+    at.button(key="preset::§1.3.2: a query with x_i = 0").click().run()
     assert not at.exception
+    assert at.segmented_control(key="ra_tab").value == "Max pooling (1.3.2)"
     assert metric(at, "beta for error") == "unreachable"
+
+
+def test_preset_urls_reproduce_the_presets():
+    """Each preset's URL query string (listed for the tour) opens the same state as its button."""
+    from pages import relative_attention as page
+
+    for name in page.PRESETS:
+        by_button = run_page(PAGE)
+        by_button.button(key=f"preset::{name}").click().run()
+        by_url = run_page(PAGE, page.preset_query(name))
+        assert "Ignored URL parameter" not in shown_text(by_url), name
+        for m in by_button.metric:
+            assert metric(by_url, m.label) == m.value, (name, m.label)

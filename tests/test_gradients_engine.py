@@ -222,3 +222,30 @@ def test_dynamical_isometry():
         assert r.normalized_variance == pytest.approx(r.theory_variance, rel=0.35)
     assert np.mean([r.normalized_variance for r in relu_g]) > np.mean([r.normalized_variance for r in relu_o])
     assert tanh_o.normalized_variance < 0.05 and tanh_o.mean == pytest.approx(1.0, abs=0.05)
+
+
+def test_sampled_sigma_max_path_matches_explicit_products_and_progress_can_stop():
+    """track_every > 1 (the page's cheap tracking past t = 50): sampled entries agree with the
+    explicit product, skipped ones are NaN; the progress callback sees every block and may stop."""
+    n, steps = 12, 240
+    W = g.gaussian_weights(n, 1.2, 3)
+    x = np.random.default_rng(1).standard_normal(n)
+    seen = []
+    a = g.jacobian_spectrum(W, x, steps, "tanh", track_sigma_max=True, track_every=7,
+                            progress=lambda t, total: seen.append((t, total)))
+    path = a.log_sigma_max_path
+    assert path[0] == 0.0 and np.all(np.isfinite(path[:51]))
+    assert np.isnan(path[52]) and np.isfinite(path[56]) and np.isfinite(path[steps])
+    for t in (20, 56, 119, 203, steps):
+        exact = math.log(np.linalg.norm(g.explicit_jacobian(W, x, t, "tanh"), 2))
+        assert exact - 2e-3 <= path[t] <= exact + 1e-9
+    assert seen and seen[-1] == (steps, steps) and all(t1 <= t2 for (t1, _), (t2, _) in zip(seen, seen[1:]))
+
+    class Stop(Exception):
+        pass
+
+    def stop(t, total):
+        raise Stop
+
+    with pytest.raises(Stop):
+        g.jacobian_spectrum(W, x, steps, "tanh", progress=stop)

@@ -33,6 +33,7 @@ Checks used by the audit (write-up 2.3.1-2.3.4): :func:`flops_6nd`,
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -193,36 +194,141 @@ def cluster_budgets(flops, tolerance: float = DEFAULT_TOLERANCE) -> np.ndarray:
     """Label each run with a budget index by clustering ``log10 C`` (densest first).
 
     Repeatedly: among unassigned runs, take the one with the most unassigned neighbours
-    within ``tolerance`` decades, centre a cluster at the median ``log10 C`` of those
-    neighbours and assign every unassigned run within ``tolerance`` of that centre.
-    Labels are renumbered in increasing order of budget. Exact equality is never
-    required, so digitised or achieved FLOPs (e.g. 9.7e18 for a 1e19 budget) group
+    within ``tolerance`` decades (ties: the earliest run), centre a cluster at the median
+    ``log10 C`` of those neighbours and assign every unassigned run within ``tolerance`` of
+    that centre. Labels are renumbered in increasing order of budget. Exact equality is
+    never required, so digitised or achieved FLOPs (e.g. 9.7e18 for a 1e19 budget) group
     together, while budgets further apart than ~2 x tolerance stay separate.
+
+    Cost O(n log n) in the number of runs (issue 17: the former n x n neighbour table needed
+    72.9 GiB at 100k rows): runs are sorted once; neighbour windows are index ranges found
+    by binary search; a Fenwick tree counts unassigned runs in a window and finds the k-th
+    one (for the median); a max-heap with lazy updates picks the densest run (counts only
+    ever fall, so a popped entry whose count is still current is the true maximum); a
+    "next unassigned" pointer array visits each run once when it is assigned. The first
+    ``VECTOR_STEPS`` budgets are found with whole-array numpy steps (O(n) each, fast when
+    budgets are few, as in real sweeps); the structures above take over after that.
     """
-    x = np.log10(np.asarray(flops, dtype=float))
+    x = np.log10(np.asarray(flops, dtype=float)).ravel()
     n = x.size
     labels = np.full(n, -1, dtype=int)
     if n == 0:
         return labels
-    near = np.abs(x[:, None] - x[None, :]) <= tolerance + 1e-12
+    tol = tolerance + 1e-12
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    lo = np.searchsorted(xs, xs - tol, side="left")
+    hi = np.searchsorted(xs, xs + tol, side="right")
+    centres: list[float] = []
+    sorted_labels = np.empty(n, dtype=int)
     free = np.ones(n, dtype=bool)
-    centres = []
-    while free.any():
-        counts = (near & free[None, :]).sum(axis=1)
-        counts[~free] = -1
-        seed = int(np.argmax(counts))
-        centre = float(np.median(x[near[seed] & free]))
-        members = free & (np.abs(x - centre) <= tolerance + 1e-12)
-        if not members.any():  # pragma: no cover - the seed is always within tolerance
-            members = np.zeros(n, dtype=bool)
-            members[seed] = True
-        labels[members] = len(centres)
+    rank_of = order  # tie-break: the earliest run (original index) among equal counts
+    # Few budgets (the usual case): whole-array steps, O(n) each, for up to VECTOR_STEPS clusters.
+    for _ in range(VECTOR_STEPS):
+        if not free.any():
+            break
+        cs = np.concatenate([[0], np.cumsum(free)])
+        counts = np.where(free, cs[hi] - cs[lo], -1)
+        top = np.flatnonzero(counts == counts.max())
+        p = int(top[np.argmin(rank_of[top])])
+        window = xs[lo[p]:hi[p]][free[lo[p]:hi[p]]]
+        centre = float(np.median(window))
+        a = int(np.searchsorted(xs, centre - tol, side="left"))
+        b = int(np.searchsorted(xs, centre + tol, side="right"))
+        members = np.flatnonzero(free[a:b]) + a
+        sorted_labels[members] = len(centres)
+        free[members] = False
         centres.append(centre)
-        free &= ~members
-    order = np.argsort(centres)
-    remap = np.empty_like(order)
-    remap[order] = np.arange(order.size)
+    if free.any():
+        _cluster_rest(xs, lo, hi, order, free, tol, centres, sorted_labels)
+    labels[order] = sorted_labels
+    rank = np.argsort(centres, kind="stable")
+    remap = np.empty_like(rank)
+    remap[rank] = np.arange(rank.size)
     return remap[labels]
+
+
+VECTOR_STEPS = 48
+
+
+def _cluster_rest(xs, lo, hi, order, free_mask, tol, centres, sorted_labels) -> None:
+    """The rest of :func:`cluster_budgets` once many budgets exist: O(log n) per step."""
+    import heapq
+
+    n = xs.size
+    tree = [0] + free_mask.astype(int).tolist()  # Fenwick tree over sorted positions: 1 where unassigned
+    for i in range(1, n + 1):
+        j = i + (i & -i)
+        if j <= n:
+            tree[j] += tree[i]
+    logn = 1 << (n.bit_length() - 1)
+
+    def prefix(i: int) -> int:  # unassigned among sorted positions [0, i)
+        s = 0
+        while i > 0:
+            s += tree[i]
+            i -= i & -i
+        return s
+
+    def remove(i: int) -> None:
+        i += 1
+        while i <= n:
+            tree[i] -= 1
+            i += i & -i
+
+    def kth(k: int) -> int:  # sorted position of the k-th (1-based) unassigned run
+        pos, step = 0, logn
+        while step:
+            nxt = pos + step
+            if nxt <= n and tree[nxt] < k:
+                pos = nxt
+                k -= tree[nxt]
+            step >>= 1
+        return pos
+
+    nxt_free = list(range(n + 1))  # union-find: next unassigned sorted position >= i (n: none)
+    for q in np.flatnonzero(~free_mask).tolist():
+        nxt_free[q] = q + 1
+
+    def find(i: int) -> int:
+        root = i
+        while nxt_free[root] != root:
+            root = nxt_free[root]
+        while nxt_free[i] != root:
+            nxt_free[i], i = root, nxt_free[i]
+        return root
+
+    lo_l, hi_l, ord_l = lo.tolist(), hi.tolist(), order.tolist()
+    cs = np.concatenate([[0], np.cumsum(free_mask)])
+    counts = (cs[hi] - cs[lo]).tolist()
+    assigned = (~free_mask).tolist()
+    heap = [(-counts[p], ord_l[p], p) for p in range(n) if not assigned[p]]
+    heapq.heapify(heap)
+    while heap:
+        negc, oi, p = heapq.heappop(heap)
+        if assigned[p]:
+            continue
+        count = prefix(hi_l[p]) - prefix(lo_l[p])
+        if count != -negc:  # stale: counts only fall; re-queue with the current one
+            heapq.heappush(heap, (-count, oi, p))
+            continue
+        before = prefix(lo_l[p])
+        m1 = kth(before + (count + 1) // 2)
+        m2 = kth(before + count // 2 + 1)
+        centre = 0.5 * (float(xs[m1]) + float(xs[m2]))
+        a = int(np.searchsorted(xs, centre - tol, side="left"))
+        b = int(np.searchsorted(xs, centre + tol, side="right"))
+        label = len(centres)
+        q = find(a)
+        if q >= b:  # pragma: no cover - the seed itself is always within tolerance of the centre
+            a, b, q = p, p + 1, p
+        while q < b:
+            assigned[q] = True
+            sorted_labels[q] = label
+            remove(q)
+            nxt_free[q] = q + 1
+            q = find(q + 1)
+        centres.append(centre)
 
 
 # ---------------------------------------------------------------------------
@@ -448,9 +554,11 @@ def fit_isoflop(
     labels = cluster_budgets(c, tolerance)
     budgets: list[BudgetFit] = []
     x_all = np.log10(n)
+    by_label = np.argsort(labels, kind="stable")  # O(n log n): rows grouped by budget
+    starts = np.searchsorted(labels[by_label], np.arange(int(labels.max()) + 2 if labels.size else 1))
     for j in range(int(labels.max()) + 1 if labels.size else 0):
-        rows = np.flatnonzero(labels == j)
-        order = rows[np.argsort(n[rows])]
+        rows = by_label[starts[j]:starts[j + 1]]
+        order = rows[np.argsort(n[rows], kind="stable")]
         cb = float(10.0 ** np.mean(np.log10(c[order])))
         xb, yb = x_all[order], y[order]
         nan3 = (math.nan, math.nan, math.nan)
@@ -496,6 +604,9 @@ def fit_isoflop(
     return fit
 
 
+BOOT_CHUNK_ELEMENTS = 2_000_000
+
+
 def bootstrap_isoflop(fit: IsoFlopFit, n_boot: int = 1000, *, level: float = 0.8, seed: int = 0) -> BootstrapResult:
     """Percentile bootstrap of a and of N_opt(C): resample runs within each budget.
 
@@ -515,11 +626,13 @@ def bootstrap_isoflop(fit: IsoFlopFit, n_boot: int = 1000, *, level: float = 0.8
         x = np.log10(b.params)
         x0 = x.mean()
         xc = x - x0
-        idx = rng.integers(0, x.size, size=(n_boot, x.size))
-        xs, ys = xc[idx], b.loss[idx]
-        p2, p1, _ = _quad_fit(xs, ys, np.ones_like(xs))
-        xv, ok = _vertex(p2, p1, xc.min(), xc.max())
-        xv_all[:, j] = np.where(ok, xv + x0, np.nan)
+        step = max(1, BOOT_CHUNK_ELEMENTS // max(1, x.size))  # bounded memory for budgets with many runs
+        for r0 in range(0, n_boot, step):
+            idx = rng.integers(0, x.size, size=(min(step, n_boot - r0), x.size))
+            xs, ys = xc[idx], b.loss[idx]
+            p2, p1, _ = _quad_fit(xs, ys, np.ones_like(xs))
+            xv, ok = _vertex(p2, p1, xc.min(), xc.max())
+            xv_all[r0:r0 + step, j] = np.where(ok, xv + x0, np.nan)
     w = np.isfinite(xv_all).astype(float)
     a, b0 = _line_fit(np.broadcast_to(lc, xv_all.shape), np.nan_to_num(xv_all), w)
     few = w.sum(1) < 2
@@ -546,6 +659,44 @@ class RunTable:
         import pandas as pd
 
         return pd.DataFrame({"flops": self.flops, "params": self.params, "tokens": self.tokens, "loss": self.loss})
+
+
+@dataclass
+class CurveTable:
+    """Training curves in long form: one entry per evaluation of a run.
+
+    ``run`` identifies the run (an integer id), ``flops`` = 6 N tokens_seen (the compute
+    spent when the loss was measured), ``loss`` the validation loss at that point.
+    """
+
+    run: np.ndarray
+    params: np.ndarray
+    tokens: np.ndarray
+    flops: np.ndarray
+    loss: np.ndarray
+    source: str = ""
+
+    @property
+    def n_runs(self) -> int:
+        return int(np.unique(self.run).size)
+
+    def as_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame({"run": self.run, "params": self.params, "tokens": self.tokens, "flops": self.flops,
+                             "loss": self.loss})
+
+
+def curves_from_frame(frame, *, source: str = "") -> CurveTable:
+    """A :class:`CurveTable` from a frame with columns run, params, tokens, loss (flops optional:
+    6 N tokens). Rows with missing, non-finite or non-positive values are dropped."""
+    run = np.asarray(frame["run"], dtype=float) if len(frame) else np.zeros(0)
+    n = np.asarray(frame["params"], dtype=float) if len(frame) else np.zeros(0)
+    t = np.asarray(frame["tokens"], dtype=float) if len(frame) else np.zeros(0)
+    y = np.asarray(frame["loss"], dtype=float) if len(frame) else np.zeros(0)
+    c = np.asarray(frame["flops"], dtype=float) if "flops" in frame and len(frame) else 6.0 * n * t
+    ok = np.isfinite(run) & np.isfinite(n) & np.isfinite(t) & np.isfinite(y) & np.isfinite(c) & (n > 0) & (t > 0) & (c > 0)
+    return CurveTable(run[ok].astype(int), n[ok], t[ok], c[ok], y[ok], source)
 
 
 def synthetic_isoflop(
@@ -854,3 +1005,515 @@ def load_chinchilla(path) -> RunTable:
     if res.runs is None:
         raise ValueError("; ".join(res.problems))
     return res.runs
+
+
+# ---------------------------------------------------------------------------
+# Approach 3: the parametric loss L(N, D) = E + A/N^alpha + B/D^beta
+# ---------------------------------------------------------------------------
+PARAM_NAMES = ("E", "A", "B", "alpha", "beta")
+HUBER_DELTA = 1e-3
+# Hoffmann et al. 2022 App. D.2's grid of initialisations (as Besiroglu et al. 2024 reuse it):
+# alpha, beta in {0, 0.5, ..., 2}, e in {-1, -0.5, ..., 1}, a, b in {0, 5, ..., 25}.
+DEFAULT_START_GRID = {
+    "alpha": tuple(np.arange(0.0, 2.01, 0.5)),
+    "beta": tuple(np.arange(0.0, 2.01, 0.5)),
+    "e": tuple(np.arange(-1.0, 1.01, 0.5)),
+    "a": tuple(np.arange(0.0, 25.1, 5.0)),
+    "b": tuple(np.arange(0.0, 25.1, 5.0)),
+}
+
+
+def _lse_residuals(theta, log_n, log_d, log_y):
+    """Residuals r_i = LSE(a - alpha log N_i, b - beta log D_i, e) - log L_i and the softmax weights.
+
+    ``theta`` (..., 5) = (a, b, e, alpha, beta) with A = e^a, B = e^b, E = e^e; broadcasts over
+    leading axes (several parameter vectors at once). Returns r (..., n) and p (..., n, 3).
+    """
+    a, b, e, alpha, beta = (theta[..., k, None] for k in range(5))
+    u = np.stack([a - alpha * log_n, b - beta * log_d, np.broadcast_to(e, np.broadcast_shapes(e.shape, log_n.shape))],
+                 axis=-1)
+    m = u.max(axis=-1, keepdims=True)
+    ex = np.exp(u - m)
+    s = ex.sum(axis=-1, keepdims=True)
+    lse = (m + np.log(s))[..., 0]
+    return lse - log_y, ex / s
+
+
+def _huber(r, delta):
+    ar = np.abs(r)
+    return np.where(ar <= delta, 0.5 * r * r, delta * (ar - 0.5 * delta))
+
+
+def _objective_and_grad(theta, log_n, log_d, log_y, w, delta):
+    """Weighted mean Huber loss of the log residuals and its gradient in (a, b, e, alpha, beta)."""
+    r, p = _lse_residuals(theta, log_n, log_d, log_y)
+    wsum = w.sum(axis=-1)
+    f = (w * _huber(r, delta)).sum(axis=-1) / wsum
+    g_r = w * np.clip(r, -delta, delta) / wsum[..., None]  # d Huber / d r, weighted
+    grad = np.stack([
+        (g_r * p[..., 0]).sum(-1),
+        (g_r * p[..., 1]).sum(-1),
+        (g_r * p[..., 2]).sum(-1),
+        -(g_r * p[..., 0] * log_n).sum(-1),
+        -(g_r * p[..., 1] * log_d).sum(-1),
+    ], axis=-1)
+    return f, grad
+
+
+def _lbfgs(theta0, log_n, log_d, log_y, w, delta, maxiter=1000):
+    from scipy.optimize import minimize
+
+    res = minimize(_objective_and_grad, theta0, args=(log_n, log_d, log_y, w, delta), jac=True, method="L-BFGS-B",
+                   options={"maxiter": maxiter, "ftol": 1e-15, "gtol": 1e-12, "maxcor": 20})
+    return res.x, float(res.fun), bool(res.success) or res.status == 0, int(res.nit)
+
+
+def _batched_irls(theta, log_n, log_d, log_y, w, delta, iters=100, tol=1e-9):
+    """Refine many independent fits at once (bootstrap resamples), vectorised over the first axis.
+
+    Levenberg-Marquardt on iteratively reweighted least squares: at the current residuals
+    the Huber loss is majorised by sum_i w_i min(1, delta/|r_i|) r_i^2 / 2 (equal at r_i),
+    whose Gauss-Newton step solves a 5 x 5 system per fit; a step is kept only when the
+    Huber objective decreases (damping lambda shrinks after a kept step, grows after a
+    rejected one). Fits start from the full-data optimum (warm start).
+    """
+    theta = theta.copy()
+    nb = theta.shape[0]
+    f, _ = _objective_and_grad(theta, log_n, log_d, log_y, w, delta)
+    lam = np.full(nb, 1e-3)
+    eye = np.eye(5)
+    active = np.ones(nb, dtype=bool)
+    for _ in range(iters):
+        r, p = _lse_residuals(theta, log_n, log_d, log_y)
+        jac = np.stack([p[..., 0], p[..., 1], p[..., 2], -p[..., 0] * log_n, -p[..., 1] * log_d], axis=-1)
+        wt = w * np.minimum(1.0, delta / np.maximum(np.abs(r), 1e-300))
+        a = np.einsum("bn,bnk,bnl->bkl", wt, jac, jac)
+        g = np.einsum("bn,bn,bnk->bk", wt, r, jac)
+        diag = np.einsum("bkk->bk", a)
+        m = a + lam[:, None, None] * (diag[:, :, None] * eye + 1e-12 * eye)
+        step = -np.linalg.solve(m, g[..., None])[..., 0]
+        step[~active] = 0.0
+        f_new, _ = _objective_and_grad(theta + step, log_n, log_d, log_y, w, delta)
+        better = np.isfinite(f_new) & (f_new <= f)
+        theta = np.where(better[:, None], theta + step, theta)
+        small = np.abs(step).max(-1) < tol
+        f = np.where(better, f_new, f)
+        lam = np.where(better, np.maximum(lam / 3.0, 1e-9), np.minimum(lam * 4.0, 1e9))
+        active &= ~(better & small) & (lam < 1e9)
+        if not active.any():
+            break
+    return theta, f
+
+
+@dataclass
+class ParametricFit:
+    """Result of :func:`fit_parametric` (Chinchilla Approach 3).
+
+    L(N, D) = E + A / N^alpha + B / D^beta; under C = 6 N D (Hoffmann et al. 2022, eq. 4)
+    N_opt(C) = G (C/6)^a, D_opt(C) = G^-1 (C/6)^b, a = beta/(alpha+beta), b = alpha/(alpha+beta),
+    G = (alpha A / (beta B))^(1/(alpha+beta)).
+    ``samples`` (n_boot, 5) holds the bootstrap refits in the order E, A, B, alpha, beta.
+    """
+
+    E: float
+    A: float
+    B: float
+    alpha: float
+    beta: float
+    objective: float  # mean Huber loss of the log residuals at the optimum
+    n_runs: int
+    n_starts: int
+    delta: float
+    converged: bool
+    samples: np.ndarray | None = None
+    level: float = 0.8
+    seed: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def law(self) -> ParametricLaw:
+        return ParametricLaw("Approach 3 fit", self.E, self.A, self.B, self.alpha, self.beta,
+                             "fitted: Huber loss of log residuals, L-BFGS (Hoffmann et al. 2022 App. D.2)")
+
+    @property
+    def exponent(self) -> float:
+        """a = beta / (alpha + beta), the exponent of N_opt(C)."""
+        return self.beta / (self.alpha + self.beta)
+
+    @property
+    def ok(self) -> bool:
+        return all(math.isfinite(v) for v in (self.E, self.A, self.B, self.alpha, self.beta)) and \
+            self.alpha > 0 and self.beta > 0
+
+    def predict_loss(self, params, tokens):
+        return self.law.loss(params, tokens)
+
+    def n_opt(self, flops):
+        """N_opt(C) under C = 6 N D (closed form; NaN when the fit is not usable)."""
+        c = np.asarray(flops, dtype=float)
+        if not self.ok:
+            return np.full(c.shape, np.nan) if c.shape else math.nan
+        out = self.law.compute_optimal(c)[0]
+        return out if c.shape else float(out)
+
+    def d_opt(self, flops):
+        return np.asarray(flops, dtype=float) / (6.0 * self.n_opt(flops))
+
+    predict_params = n_opt
+    predict_tokens = d_opt
+
+    @property
+    def coefficient(self) -> float:
+        """k of N_opt = k C^a."""
+        return self.law.coefficient if self.ok else math.nan
+
+    # bootstrap summaries -------------------------------------------------
+    @property
+    def n_valid(self) -> int:
+        if self.samples is None:
+            return 0
+        return int(np.isfinite(self.samples).all(axis=1).sum())
+
+    def _q(self, values, level):
+        lv = self.level if level is None else level
+        v = np.asarray(values, dtype=float)
+        if v.ndim == 1:
+            v = v[np.isfinite(v)]
+            if v.size == 0:
+                return Interval(math.nan, math.nan, lv)
+            lo, hi = np.percentile(v, [50 * (1 - lv), 50 * (1 + lv)])
+            return Interval(float(lo), float(hi), lv)
+        return np.nanpercentile(v, [50 * (1 - lv), 50 * (1 + lv)], axis=0)
+
+    def interval(self, name: str, level: float | None = None) -> Interval:
+        """Percentile bootstrap interval of E, A, B, alpha, beta or "exponent" (a)."""
+        if self.samples is None:
+            return Interval(math.nan, math.nan, self.level if level is None else level)
+        if name == "exponent":
+            return self._q(self.exponent_samples, level)
+        return self._q(self.samples[:, PARAM_NAMES.index(name)], level)
+
+    def exponent_interval(self, level: float | None = None) -> Interval:
+        return self.interval("exponent", level)
+
+    @property
+    def exponent_samples(self) -> np.ndarray:
+        s = self.samples
+        return s[:, 4] / (s[:, 3] + s[:, 4]) if s is not None else np.zeros(0)
+
+    def log10_params_samples(self, flops) -> np.ndarray:
+        """(n_boot, len(flops)) bootstrap samples of log10 N_opt(C)."""
+        c = np.atleast_1d(np.asarray(flops, dtype=float))
+        s = self.samples
+        E, A, B, al, be = (s[:, k, None] for k in range(5))
+        with np.errstate(all="ignore"):
+            log_g = np.log10(al * A / (be * B)) / (al + be)
+            return log_g + be / (al + be) * (np.log10(c)[None, :] - math.log10(6.0))
+
+    def params_interval(self, flops, level: float | None = None):
+        if self.samples is None:
+            c = np.atleast_1d(np.asarray(flops, dtype=float))
+            return np.full(c.shape, np.nan), np.full(c.shape, np.nan)
+        lo, hi = self._q(self.log10_params_samples(flops), level)
+        return 10.0**lo, 10.0**hi
+
+    def tokens_interval(self, flops, level: float | None = None):
+        c = np.atleast_1d(np.asarray(flops, dtype=float))
+        lo, hi = self.params_interval(c, level)
+        return c / (6.0 * hi), c / (6.0 * lo)
+
+
+def _start_grid(grid: Mapping[str, Sequence[float]] | None) -> np.ndarray:
+    g = dict(DEFAULT_START_GRID if grid is None else grid)
+    mesh = np.meshgrid(g["a"], g["b"], g["e"], g["alpha"], g["beta"], indexing="ij")
+    return np.stack([m.ravel() for m in mesh], axis=-1).astype(float)
+
+
+def _fit_parametric(
+    params,
+    tokens,
+    loss,
+    *,
+    delta: float = HUBER_DELTA,
+    start_grid: Mapping[str, Sequence[float]] | None = None,
+    n_refine: int = 4,
+    n_boot: int = 0,
+    level: float = 0.8,
+    seed: int = 0,
+    boot_iters: int = 100,
+) -> ParametricFit:
+    """Chinchilla Approach 3: fit L(N, D) = E + A/N^alpha + B/D^beta to runs (N_i, D_i, L_i).
+
+    Minimises (Hoffmann et al. 2022, App. D.2; Besiroglu et al. 2024, sec. 2)::
+
+        sum_i Huber_delta( LSE(a - alpha log N_i, b - beta log D_i, e) - log L_i ),
+
+    with A = e^a, B = e^b, E = e^e (the log-sum-exp form keeps every term positive and the
+    problem well scaled) and delta = 1e-3. Every point of a grid of initialisations (the
+    paper's: alpha, beta in {0, .5, ..., 2}, e in {-1, ..., 1}, a, b in {0, 5, ..., 25}; 4,500
+    starts) is scored at once; L-BFGS-B runs from the ``n_refine`` best and the lowest
+    objective is kept. Bootstrap (``n_boot`` > 0): runs are resampled with replacement (as
+    integer weights) and every resample is refitted from the full-data optimum by a
+    vectorised Levenberg-Marquardt / IRLS solver (:func:`_batched_irls`), all resamples at once;
+    percentile intervals via :meth:`ParametricFit.interval`.
+
+    The fit is sensitive to the loss (Huber vs squared error, delta), the optimiser's
+    stopping rule and the initialisations (Besiroglu et al. 2024 found Hoffmann et al.'s
+    reported fit was not the optimum of their own objective); intervals show data noise
+    only, not this sensitivity.
+    """
+    n = np.asarray(params, dtype=float).ravel()
+    d = np.asarray(tokens, dtype=float).ravel()
+    y = np.asarray(loss, dtype=float).ravel()
+    if not (n.size == d.size == y.size):
+        raise ValueError("params, tokens and loss must have the same length")
+    good = np.isfinite(n) & np.isfinite(d) & np.isfinite(y) & (n > 0) & (d > 0) & (y > 0)
+    problems: list[str] = []
+    if not good.all():
+        problems.append(f"{int((~good).sum())} run(s) with missing or non-positive values left out.")
+    n, d, y = n[good], d[good], y[good]
+    nan_fit = ParametricFit(*(math.nan,) * 6, int(n.size), 0, delta, False, None, level, seed, problems)
+    if n.size < 5 or np.unique(n).size < 2 or np.unique(d).size < 2:
+        problems.append(f"Approach 3 fits 5 parameters: it needs at least 5 runs with several model sizes and token "
+                        f"counts (have {n.size} runs, {np.unique(n).size} sizes).")
+        return nan_fit
+    log_n, log_d, log_y = np.log(n), np.log(d), np.log(y)
+    w = np.ones_like(log_y)
+    starts = _start_grid(start_grid)
+    f0 = np.empty(starts.shape[0])
+    chunk = max(1, 2_000_000 // max(1, n.size))
+    for i in range(0, starts.shape[0], chunk):  # score the grid in chunks (memory: chunk x n x 3)
+        r, _ = _lse_residuals(starts[i:i + chunk], log_n, log_d, log_y)
+        f0[i:i + chunk] = _huber(r, delta).mean(axis=-1)
+    order = np.argsort(f0)[: max(1, n_refine)]
+    best = None
+    for i in order:
+        x, f, conv, _ = _lbfgs(starts[i], log_n, log_d, log_y, w, delta)
+        if best is None or f < best[1]:
+            best = (x, f, conv)
+    theta, fval, conv = best
+    a, b, e, alpha, beta = (float(v) for v in theta)
+    fit = ParametricFit(math.exp(e), math.exp(a), math.exp(b), alpha, beta, fval, int(n.size), int(starts.shape[0]),
+                        delta, conv, None, level, seed, problems)
+    if not (alpha > 0 and beta > 0):
+        problems.append(f"the fit has a non-positive exponent (alpha = {alpha:.3g}, beta = {beta:.3g}): the data do not "
+                        "pin down a law that falls with both N and D.")
+    if n_boot > 0:
+        rng = np.random.default_rng(seed)
+        idx = rng.integers(0, n.size, size=(n_boot, n.size))
+        wb = np.zeros((n_boot, n.size))
+        np.add.at(wb, (np.repeat(np.arange(n_boot), n.size), idx.ravel()), 1.0)
+        th, _ = _batched_irls(np.repeat(theta[None, :], n_boot, axis=0), log_n, log_d, log_y, wb, delta,
+                              iters=boot_iters)
+        fit.samples = np.stack([np.exp(th[:, 2]), np.exp(th[:, 0]), np.exp(th[:, 1]), th[:, 3], th[:, 4]], axis=1)
+    return fit
+
+
+@functools.wraps(_fit_parametric)
+def fit_parametric(*args, **kwargs) -> ParametricFit:
+    # BLAS limited to one thread: the fit's linear algebra is tiny (5 x 5), and a multi-threaded
+    # BLAS spinning on a loaded machine made each L-BFGS step ~50x slower (measured).
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _fit_parametric(*args, **kwargs)
+
+
+# ---------------------------------------------------------------------------
+# Approach 1: the lower envelope of training curves
+# ---------------------------------------------------------------------------
+@dataclass
+class EnvelopeFit:
+    """Result of :func:`fit_envelope` (Chinchilla Approach 1, Hoffmann et al. 2022 sec. 3.1).
+
+    On a log grid of FLOP counts C (``flops``), ``loss`` is the lowest loss any run reached
+    at C and ``params`` the size N of that run: the (C, N_opt) pairs; the line
+    log10 N_opt = a log10 C + log10 k through them gives ``exponent`` and ``coefficient``.
+    ``exponents``/``intercepts`` hold bootstrap refits (runs resampled with replacement).
+    """
+
+    flops: np.ndarray
+    loss: np.ndarray
+    params: np.ndarray
+    run: np.ndarray  # id of the run on the envelope at each C
+    exponent: float
+    coefficient: float
+    n_runs: int
+    method: str  # "curves" or "final losses (best run per budget)"
+    exponents: np.ndarray | None = None
+    intercepts: np.ndarray | None = None
+    level: float = 0.8
+    seed: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return math.isfinite(self.exponent)
+
+    @property
+    def intercept(self) -> float:
+        return math.log10(self.coefficient) if self.coefficient > 0 else math.nan
+
+    @property
+    def sizes_on_envelope(self) -> int:
+        """How many distinct model sizes the envelope passes through (2+ needed for a slope)."""
+        return int(np.unique(self.params[np.isfinite(self.params)]).size)
+
+    def predict_params(self, flops):
+        c = np.asarray(flops, dtype=float)
+        if not self.ok:
+            return np.full(c.shape, np.nan) if c.shape else math.nan
+        out = 10.0 ** (self.exponent * np.log10(c) + self.intercept)
+        return out if c.shape else float(out)
+
+    n_opt = predict_params
+
+    def predict_tokens(self, flops):
+        return np.asarray(flops, dtype=float) / (6.0 * self.predict_params(flops))
+
+    d_opt = predict_tokens
+
+    def _boot(self):
+        return BootstrapResult(self.exponents if self.exponents is not None else np.zeros(0),
+                               self.intercepts if self.intercepts is not None else np.zeros(0), self.level, self.seed)
+
+    def exponent_interval(self, level: float | None = None) -> Interval:
+        return self._boot().exponent_interval(level)
+
+    def params_interval(self, flops, level: float | None = None):
+        return self._boot().params_interval(flops, level)
+
+    def tokens_interval(self, flops, level: float | None = None):
+        return self._boot().tokens_interval(flops, level)
+
+    @property
+    def n_valid(self) -> int:
+        return self._boot().n_valid if self.exponents is not None else 0
+
+
+def _interp_curves(curves: CurveTable, grid_log_c: np.ndarray):
+    """(runs, grid) matrix of each run's loss interpolated linearly in log10 C (NaN outside
+    the run's own FLOP range: no extrapolation), with the run ids and sizes."""
+    ids = np.unique(curves.run)
+    mat = np.full((ids.size, grid_log_c.size), np.nan)
+    sizes = np.empty(ids.size)
+    order = np.lexsort((curves.flops, curves.run))
+    run_s, c_s, y_s, n_s = curves.run[order], np.log10(curves.flops[order]), curves.loss[order], curves.params[order]
+    bounds = np.searchsorted(run_s, ids), np.searchsorted(run_s, ids, side="right")
+    for k, (a, b) in enumerate(zip(*bounds)):
+        x, y = c_s[a:b], y_s[a:b]
+        sizes[k] = n_s[a]
+        inside = (grid_log_c >= x[0]) & (grid_log_c <= x[-1])
+        if b - a >= 2 and inside.any():
+            mat[k, inside] = np.interp(grid_log_c[inside], x, y)
+    return ids, sizes, mat
+
+
+def _envelope_line(mat, sizes, grid, mask, min_cover):
+    """Envelope and line for run subsets: mask (B, R) of runs in each resample -> a, log10 k per row."""
+    m = np.where(mask[:, :, None], mat[None, :, :], np.nan)  # (B, R, G)
+    cover = np.isfinite(m).sum(1)  # (B, G)
+    filled = np.where(np.isfinite(m), m, np.inf)
+    arg = filled.argmin(1)  # (B, G)
+    log_n = np.log10(sizes)[arg]
+    w = (cover >= min_cover).astype(float)
+    a, b0 = _line_fit(np.broadcast_to(grid, w.shape), log_n, w)
+    distinct = np.array([np.unique(log_n[i][w[i] > 0]).size for i in range(w.shape[0])])
+    a = np.where((w.sum(1) >= 2) & (distinct >= 2), a, np.nan)
+    return a, np.where(np.isfinite(a), b0, np.nan), arg, cover
+
+
+def fit_envelope(
+    curves: CurveTable,
+    *,
+    grid_points: int = 200,
+    min_cover: int = 3,
+    n_boot: int = 0,
+    level: float = 0.8,
+    seed: int = 0,
+) -> EnvelopeFit:
+    """Chinchilla Approach 1 on training curves (Hoffmann et al. 2022, sec. 3.1 and Fig. 2).
+
+    Each run's loss curve is read as a function of the compute spent so far,
+    C = 6 N D_seen, and interpolated linearly in log10 C on ``grid_points`` log-spaced FLOP
+    values (never beyond the run's own range). At each C the envelope takes the lowest loss
+    over the runs that reached C (at least ``min_cover`` of them, else the point is left out:
+    at the grid's ends only one or two runs reach a FLOP count, by accident of rounding) and records that run's N. The line
+    log10 N_opt = a log10 C + log10 k is fitted by least squares through these (C, N_opt)
+    pairs. The bootstrap resamples runs with replacement and recomputes envelope and line
+    (vectorised over resamples).
+
+    Caveats shown on the page: N is discrete (the envelope steps between the sizes trained),
+    and a point early in a long run's cosine schedule is not what a run of that length
+    would reach (Hoffmann et al. trained separate schedule lengths for this reason).
+    """
+    problems: list[str] = []
+    if curves.flops.size == 0:
+        return EnvelopeFit(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, int), math.nan, math.nan, 0, "curves",
+                           problems=["No training curves: Approach 1 needs the loss of each run during training."])
+    lc = np.log10(curves.flops)
+    grid = np.linspace(lc.min(), lc.max(), grid_points)
+    ids, sizes, mat = _interp_curves(curves, grid)
+    one_point = int((np.isfinite(mat).sum(1) == 0).sum())
+    if one_point:
+        problems.append(f"{one_point} run(s) have fewer than 2 points on their curve and cannot enter the envelope.")
+    a, b0, arg, cover = _envelope_line(mat, sizes, grid, np.ones((1, ids.size), dtype=bool), min_cover)
+    keep = cover[0] >= min_cover
+    env_loss = np.where(keep, np.nanmin(np.where(np.isfinite(mat), mat, np.inf), axis=0), np.nan)
+    env_n = np.where(keep, sizes[arg[0]], np.nan)
+    env_run = np.where(keep, ids[arg[0]], -1)
+    fit = EnvelopeFit(10.0**grid, env_loss, env_n, env_run, float(a[0]),
+                      10.0 ** float(b0[0]) if math.isfinite(b0[0]) else math.nan, int(ids.size), "curves",
+                      level=level, seed=seed, problems=problems)
+    if not fit.ok:
+        problems.append("The envelope passes through fewer than 2 model sizes (or covers fewer than 2 FLOP values "
+                        f"with {min_cover}+ runs): no slope can be fitted.")
+    if n_boot > 0 and fit.ok:
+        rng = np.random.default_rng(seed)
+        pick = rng.integers(0, ids.size, size=(n_boot, ids.size))
+        mask = np.zeros((n_boot, ids.size), dtype=bool)
+        np.put_along_axis(mask, pick, True, axis=1)
+        fit.exponents, fit.intercepts, _, _ = _envelope_line(mat, sizes, grid, mask, min_cover)
+    return fit
+
+
+def fit_best_per_budget(
+    flops, params, loss, *, tolerance: float = DEFAULT_TOLERANCE, n_boot: int = 0, level: float = 0.8, seed: int = 0,
+) -> EnvelopeFit:
+    """Approach 1 when only final losses exist (no curves): the best run of each budget.
+
+    The envelope of final points reduces to the lowest-loss run per FLOP budget (budgets
+    found by :func:`cluster_budgets`); the line through (C, N of that run). Coarser than
+    Approach 2 (N can only be a size that was trained; no interpolation between sizes). The
+    bootstrap resamples runs within budgets.
+    """
+    c = np.asarray(flops, dtype=float)
+    n = np.asarray(params, dtype=float)
+    y = np.asarray(loss, dtype=float)
+    labels = cluster_budgets(c, tolerance) if c.size else np.zeros(0, int)
+    k = int(labels.max()) + 1 if labels.size else 0
+    by = np.argsort(labels, kind="stable")
+    starts = np.searchsorted(labels[by], np.arange(k + 1))
+    groups = [by[starts[j]:starts[j + 1]] for j in range(k)]
+    best = np.array([g[np.argmin(y[g])] for g in groups], dtype=int)
+    cb = np.array([10.0 ** np.mean(np.log10(c[g])) for g in groups])
+    lcb = np.log10(cb) if k else np.zeros(0)
+    problems = []
+    if k >= 2:
+        a, b0 = _line_fit(lcb, np.log10(n[best]), np.ones(k))
+        a, b0 = float(a), float(b0)
+    else:
+        a, b0 = math.nan, math.nan
+        problems.append(f"only {k} budget(s): a line needs at least 2.")
+    fit = EnvelopeFit(cb, y[best] if k else np.zeros(0), n[best] if k else np.zeros(0), best, a,
+                      10.0**b0 if math.isfinite(b0) else math.nan, int(c.size), "final losses (best run per budget)",
+                      level=level, seed=seed, problems=problems)
+    if n_boot > 0 and fit.ok:
+        rng = np.random.default_rng(seed)
+        logn = np.full((n_boot, k), np.nan)
+        for j, g in enumerate(groups):
+            idx = g[rng.integers(0, g.size, size=(n_boot, g.size))]
+            logn[:, j] = np.log10(n[np.take_along_axis(idx, np.argmin(y[idx], axis=1)[:, None], 1)[:, 0]])
+        aa, bb = _line_fit(np.broadcast_to(lcb, logn.shape), logn, np.ones_like(logn))
+        fit.exponents, fit.intercepts = aa, bb
+    return fit

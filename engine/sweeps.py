@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.scaling import ParametricLaw, RunTable, flops_6nd
+from engine.scaling import CurveTable, ParametricLaw, RunTable, curves_from_frame, flops_6nd
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,9 @@ class SweepRun:
     val_loss: float
     seconds: float
     error: str = ""
+    # loss curve of the run: ((tokens_seen, val_loss), ...) at each evaluation, in order
+    # (Approach 1 reads its lower envelope over FLOPs 6 N tokens_seen)
+    curve: tuple = ()
 
 
 @dataclass
@@ -76,9 +79,23 @@ class SweepResult:
     skipped: list[str] = field(default_factory=list)  # (budget, size) pairs too small to train
 
     def as_frame(self):
+        """One row per run (without the curves; see :meth:`curves_frame`)."""
         import pandas as pd
 
-        return pd.DataFrame([asdict(r) for r in self.runs])
+        return pd.DataFrame([{k: v for k, v in asdict(r).items() if k != "curve"} for r in self.runs])
+
+    def curves_frame(self):
+        """Loss curves in long form: run (index into :attr:`runs`), tokens, flops = 6 N tokens, loss."""
+        import pandas as pd
+
+        rows = [{"run": i, "budget": r.budget, "hidden_size": r.hidden_size, "params": r.params,
+                 "tokens": float(t), "flops": 6.0 * r.params * float(t), "loss": float(v)}
+                for i, r in enumerate(self.runs) for t, v in r.curve]
+        return pd.DataFrame(rows, columns=["run", "budget", "hidden_size", "params", "tokens", "flops", "loss"])
+
+    def to_curves(self) -> CurveTable:
+        """Loss curves of the successful runs as an :class:`engine.scaling.CurveTable`."""
+        return curves_from_frame(self.curves_frame())
 
     def to_runs(self) -> RunTable:
         """Successful runs as a :class:`engine.scaling.RunTable` (flops, params, loss, tokens)."""
@@ -98,7 +115,8 @@ class SweepResult:
 # An IsoFLOP run must stop at its token budget, not earlier: no epoch cap, no early
 # stopping; skip the greedy-decoding accuracy pass (not part of the loss). A job's
 # ``extra`` overrides these.
-NMT_SWEEP_DEFAULTS: dict[str, Any] = {"epochs": 100_000, "patience": 1_000_000, "eval_accuracy": False}
+NMT_SWEEP_DEFAULTS: dict[str, Any] = {"epochs": 100_000, "patience": 1_000_000, "eval_accuracy": False,
+                                       "evals_per_epoch": 4}
 
 
 def _nmt_config(job: SweepJob, max_tokens: int | None = None):
@@ -131,15 +149,25 @@ def nmt_params(hidden_size: int, num_layers: int, dataset: str | None = None, ex
 
 
 def train_nmt(job: SweepJob) -> dict:
-    """Train engine.nmt's decoder-only model for ``job.max_tokens`` tokens (one CPU thread)."""
+    """Train engine.nmt's decoder-only model for ``job.max_tokens`` tokens (one CPU thread).
+
+    The loss curve (validation loss at each evaluation, ``evals_per_epoch`` per epoch and
+    at the end) is collected through engine.nmt's ``progress`` callback.
+    """
     import torch
 
     from engine.nmt import train
 
     torch.set_num_threads(1)
-    res = train(_nmt_config(job))
+    curve: list[tuple[float, float]] = []
+
+    def on_progress(rec: dict) -> None:
+        if rec.get("val_loss") is not None:
+            curve.append((float(rec["tokens_seen"]), float(rec["val_loss"])))
+
+    res = train(_nmt_config(job), progress=on_progress)
     return {"val_loss": float(res.val_loss), "params": float(res.n_params_non_embedding),
-            "tokens": float(res.tokens_seen)}
+            "tokens": float(res.tokens_seen), "curve": tuple(curve)}
 
 
 # ---------------------------------------------------------------------------
@@ -159,7 +187,11 @@ class LawTrainer:
     def __call__(self, job: SweepJob) -> dict:
         rng = np.random.default_rng([job.seed, job.hidden_size, int(math.log10(job.budget) * 1000)])
         loss = float(self.law.loss(job.params, job.max_tokens)) + self.noise * float(rng.standard_normal())
-        return {"val_loss": loss, "params": float(job.params), "tokens": float(job.max_tokens)}
+        # a curve of 8 evaluations at D/8, 2D/8, ..., D (the law's L(N, D_t), same noise draw scaled)
+        ts = job.max_tokens * np.arange(1, 9) / 8.0
+        ls = self.law.loss(job.params, ts) + self.noise * rng.standard_normal(ts.size)
+        curve = tuple((float(t), float(v)) for t, v in zip(ts, ls))
+        return {"val_loss": loss, "params": float(job.params), "tokens": float(job.max_tokens), "curve": curve}
 
 
 def transformer_params(hidden_size: int, num_layers: int) -> int:
@@ -210,7 +242,7 @@ def run_job(train_fn: Callable[[SweepJob], dict], job: SweepJob) -> SweepRun:
         out = train_fn(job)
         n, d = float(out["params"]), float(out["tokens"])
         return SweepRun(job.budget, job.hidden_size, job.num_layers, n, d, float(flops_6nd(n, d)),
-                        float(out["val_loss"]), time.perf_counter() - t0)
+                        float(out["val_loss"]), time.perf_counter() - t0, "", tuple(out.get("curve", ())))
     except Exception as exc:  # a failed run is reported, not fatal for the sweep
         return SweepRun(job.budget, job.hidden_size, job.num_layers, float(job.params), math.nan, math.nan,
                         math.nan, time.perf_counter() - t0, f"{type(exc).__name__}: {exc}")

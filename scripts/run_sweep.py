@@ -8,13 +8,17 @@ Each (budget C, hidden size h) trains engine.nmt's decoder for D = C / (6 N) tok
     .venv/bin/python scripts/run_sweep.py --backend ray ...                     # start local Ray
 
 The shipped results (assets/scaling/sweep_piglatin.csv, with a .json of the settings)
-come from this script; the scaling page reads them so it opens instantly.
+come from this script; the scaling page reads them so it opens instantly. The loss curve
+of every run (validation loss at each evaluation) goes to ``<out>_curves.csv`` (Approach 1).
+``--dry-run`` prints the plan (runs, tokens and an estimated time) without training.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -41,15 +45,34 @@ def main(argv=None) -> int:
     ap.add_argument("--trainer", choices=["nmt", "law"], default="nmt",
                     help="nmt: train the Pig Latin decoder; law: Hoffmann 2022 stand-in (no training)")
     ap.add_argument("--out", type=Path, default=ROOT / "assets" / "scaling" / "sweep_piglatin.csv")
+    ap.add_argument("--lr", type=float, default=None, help="peak learning rate (engine.nmt TrainConfig.lr)")
+    ap.add_argument("--heads", type=int, default=None, help="attention heads (engine.nmt TrainConfig.num_heads)")
+    ap.add_argument("--evals-per-epoch", type=int, default=None,
+                    help="validation evaluations per epoch: the points of each loss curve (default 4)")
+    ap.add_argument("--tokens-per-second", type=float, default=20_000.0,
+                    help="throughput assumed by --dry-run for its time estimate (one worker)")
+    ap.add_argument("--dry-run", action="store_true", help="print the plan (runs, tokens, estimated time) and exit")
     ap.add_argument("--append", action="store_true",
                     help="add these runs to an existing --out (e.g. one more budget); settings are logged per call")
     args = ap.parse_args(argv)
 
     count = None if args.trainer == "nmt" else sw.transformer_params
+    extra = {k: v for k, v in (("lr", args.lr), ("num_heads", args.heads), ("evals_per_epoch", args.evals_per_epoch))
+             if v is not None}
     jobs, skipped = sw.plan_sweep(args.budgets, args.hidden_sizes, num_layers=args.layers, seed=args.seed,
-                                  dataset=args.dataset, count_params=count)
+                                  dataset=args.dataset, count_params=count, extra=extra)
     for s in skipped:
         print("skipped:", s)
+    total_tokens = sum(j.max_tokens for j in jobs)
+    workers = 1 if args.backend == "serial" else (args.workers or 2)
+    print(f"plan: {len(jobs)} runs, {total_tokens / 1e6:.1f} M tokens; at {args.tokens_per_second:.0f} tokens/s "
+          f"per worker on {workers} worker(s): about {total_tokens / args.tokens_per_second / workers / 60:.0f} min")
+    if args.dry_run:
+        for c in sorted({j.budget for j in jobs}):
+            row = [j for j in jobs if j.budget == c]
+            print(f"  C = {c:.1e}: " + ", ".join(f"h={j.hidden_size} N={j.params} D={j.max_tokens / 1e6:.2f}M"
+                                                  for j in row))
+        return 0
     train_fn = None if args.trainer == "nmt" else sw.LawTrainer(sc.HOFFMANN_2022, noise=0.005)
 
     def progress(done, total, run):
@@ -60,16 +83,26 @@ def main(argv=None) -> int:
     res = sw.run_sweep(jobs, backend=args.backend, address=args.address, max_workers=args.workers,
                        train_fn=train_fn, progress=progress, skipped=skipped)
     frame = res.as_frame()
+    curves = res.curves_frame()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     meta_path = args.out.with_suffix(".json")
-    meta = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "out"}
-    meta.update(seconds=round(time.time() - t0, 1), runs=len(frame), skipped=skipped)
+    curves_path = args.out.with_name(args.out.stem + "_curves.csv")
+    meta = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
+            if k not in ("out", "dry_run", "tokens_per_second")}
+    meta.update(date=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+                seconds=round(time.time() - t0, 1), runs=len(frame), skipped=skipped,
+                load_average=os.getloadavg()[0] if hasattr(os, "getloadavg") else None)
     calls = [meta]
     if args.append and args.out.exists():
-        frame = pd.concat([pd.read_csv(args.out, keep_default_na=False, na_values=[""]), frame], ignore_index=True)
+        old = pd.read_csv(args.out, keep_default_na=False, na_values=[""])
+        curves["run"] += len(old)
+        frame = pd.concat([old, frame], ignore_index=True)
+        if curves_path.exists():
+            curves = pd.concat([pd.read_csv(curves_path), curves], ignore_index=True)
         if meta_path.exists():
             calls = json.loads(meta_path.read_text()).get("calls", []) + calls
     frame.to_csv(args.out, index=False)
+    curves.to_csv(curves_path, index=False)
     meta_path.write_text(json.dumps({"command": "scripts/run_sweep.py", "calls": calls}, indent=2))
     ok = frame[frame["error"].fillna("").astype(str) == ""]
     runs = sc.RunTable(ok["flops"].to_numpy(float), ok["params"].to_numpy(float), ok["val_loss"].to_numpy(float),

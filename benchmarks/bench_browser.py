@@ -157,6 +157,16 @@ def _descendants(pid: int) -> list[int]:
     return out
 
 
+def _die_with_us() -> None:
+    """In the server child before exec: SIGTERM it when this benchmark process dies (Linux)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def start_server(root: Path = ROOT, *, env: dict | None = None, wait: bool = True) -> Server:
     """``streamlit run <root>/dashboard/app.py`` on a free port, with the script-run timer."""
     tmp = Path(tempfile.mkdtemp(prefix="gsl-bench-"))
@@ -173,7 +183,7 @@ def start_server(root: Path = ROOT, *, env: dict | None = None, wait: bool = Tru
         [sys.executable, "-m", "streamlit", "run", str(root / "dashboard" / "app.py"),
          "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=root, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=root, env=full_env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_us,
     )
     srv = Server(root, port, proc, timing, tmp, started, started_epoch)
     if wait:
@@ -217,7 +227,7 @@ OBSERVER_JS = """
       }
       const el = m.target.nodeType === 1 ? m.target : m.target.parentElement;
       if (el && el.closest && el.closest(skip)) continue;
-      g.last = now; g.count++;
+      g.last = now; g.count++; g.lastEl = el;
     }
   }).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
   return true;
@@ -234,7 +244,8 @@ SETTLED_JS = """
   const g = window.__gsl, now = performance.now();
   const app = document.querySelector('[data-testid="stApp"]');
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
-  if (!(g.last > 0) || now - g.last < quiet) return false;
+  if (!(g.last > g.t0)) return !g.sawRunning && now - g.t0 > 5000;  // nothing changed at all
+  if (now - g.last < quiet) return false;
   if (expectRun && !g.sawRunning && now - g.t0 < maxWaitRun) return false;
   if (document.querySelectorAll('[data-testid^="stSkeleton"]').length) return false;
   return true;
@@ -242,11 +253,18 @@ SETTLED_JS = """
 """
 
 
+LAST_JS = """
+() => { const g = window.__gsl;
+  const el = g.lastEl && g.lastEl.closest ? g.lastEl.closest('[data-testid]') : null;
+  return {ms: g.last > g.t0 ? g.last - g.t0 : null, count: g.count, sawRunning: g.sawRunning, epoch0: g.epoch0,
+          lastTestid: el ? el.getAttribute('data-testid') : ''}; }
+"""
+
+
 def wait_settled(pg, *, expect_run: bool = True, quiet_ms: int = QUIET_MS, timeout_ms: int = MOVE_TIMEOUT_MS) -> dict:
     """Wait for the end of the update started at the last :data:`MARK_JS`; returns the record."""
     pg.wait_for_function(SETTLED_JS, arg=[quiet_ms, expect_run, 2500], timeout=timeout_ms, polling=50)
-    return pg.evaluate("() => { const g = window.__gsl; return {ms: g.last - g.t0, count: g.count, "
-                       "sawRunning: g.sawRunning, epoch0: g.epoch0}; }")
+    return pg.evaluate(LAST_JS)
 
 
 def new_page(browser):
@@ -283,11 +301,15 @@ class WidgetMissing(Exception):
 
 def _container(pg, key: str):
     loc = pg.locator(f".st-key-{key}")
-    if loc.count() == 0:
+    n = loc.count()
+    if n == 0:
         raise WidgetMissing(f"no element with key {key!r} on the page")
-    loc = loc.first
-    loc.scroll_into_view_if_needed(timeout=10_000)
-    return loc
+    for j in range(n):
+        if loc.nth(j).is_visible():
+            box = loc.nth(j)
+            box.scroll_into_view_if_needed(timeout=10_000)
+            return box
+    raise WidgetMissing(f"{key!r} is on the page but hidden (a closed tab or expander)")
 
 
 def _press(pg, target, key: str) -> tuple[float, float]:
@@ -336,7 +358,9 @@ def do_move(pg, move: Move, i: int) -> None:
         field_ = box.locator("textarea" if move.kind == "textarea" else "input").first
         if field_.count() == 0:
             raise WidgetMissing(f"{move.key!r} has no text field")
-        field_.fill(move.values[i % len(move.values)] if move.values else f"x{i}")
+        current = field_.input_value()
+        choices = [v for v in move.values if v != current] or [f"{current} x{i}"]
+        field_.fill(choices[i % len(choices)])
         _press(pg, field_, "Control+Enter" if move.kind == "textarea" else "Enter")
     elif move.kind == "number":
         btn = box.locator('[data-testid="stNumberInputStepUp"]' if i % 2 == 0
@@ -439,17 +463,21 @@ class Row:
     browser_ms: list[float] = field(default_factory=list)
     server_ms: list[float] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
+    last: list[str] = field(default_factory=list)  # data-testid of the element updated last
+    no_update: int = 0  # moves after which nothing on the page changed
     engine_ms: float | None = None
     note: str = ""
 
 
-def _move_once(pg, srv: Server, move: Move, i: int) -> tuple[float, float, str]:
+def _move_once(pg, srv: Server, move: Move, i: int) -> tuple[float, float, str, str]:
     do_move(pg, move, i)
     rec = wait_settled(pg, expect_run=not move.training)
     t0 = rec["epoch0"] / 1000
     runs = srv.runs_between(t0 - 0.05, t0 + rec["ms"] / 1000 + 0.5)
     kind = ("frag" if all(r["fragments"] for r in runs) else "full") if runs else "none"
-    return rec["ms"], sum(r["ms"] for r in runs), f"{len(runs)} {kind}"
+    if rec["ms"] is None:
+        return None, 0.0, kind, ""
+    return rec["ms"], sum(r["ms"] for r in runs), f"{len(runs)} {kind}", rec.get("lastTestid") or "?"
 
 
 def run_bench(args) -> int:
@@ -508,7 +536,7 @@ def run_bench(args) -> int:
                                 continue
                             pg = contexts[name][1]
                             try:
-                                b_ms, s_ms, kind = _move_once(pg, srv, move, i)
+                                b_ms, s_ms, kind, last = _move_once(pg, srv, move, i)
                             except WidgetMissing as exc:
                                 row.note = f"skipped: {exc}"
                                 print(f"  {name}: {move.label}: {row.note}")
@@ -518,9 +546,13 @@ def run_bench(args) -> int:
                                 print(f"  {name}: {move.label}: {row.note}")
                                 open_page(pg, srv.base, url_path)
                                 continue
+                            if b_ms is None:
+                                row.no_update += 1
+                                continue
                             row.browser_ms.append(b_ms)
                             row.server_ms.append(s_ms)
                             row.kinds.append(kind)
+                            row.last.append(last)
                     k = (url_path, move.key)
                     if k not in engine_cache:
                         engine_cache[k] = time_engine(url_path, move.key, args.repeats)
@@ -559,12 +591,14 @@ def _table_row(r: Row) -> str:
         return f"| {r.page} | {r.widget} | {r.target} | {r.note or 'no data'} | | |"
     kinds = sorted(set(r.kinds))
     eng = f"{r.engine_ms:.1f}" if r.engine_ms is not None else "-"
-    return (f"| {r.page} | {r.widget} | {r.target} | {pct(r.browser_ms, 0.5):,.0f} / {pct(r.browser_ms, 0.95):,.0f} | "
+    nu = f" ({r.no_update} moves changed nothing)" if r.no_update else ""
+    return (f"| {r.page} | {r.widget} | {r.target} | {pct(r.browser_ms, 0.5):,.0f} / {pct(r.browser_ms, 0.95):,.0f}{nu} | "
             f"{pct(r.server_ms, 0.5):,.0f} ({', '.join(kinds)}) | {eng} |")
 
 
 def _print_row(r: Row) -> None:
-    print("  " + _table_row(r), flush=True)
+    last = max(set(r.last), key=r.last.count) if r.last else "-"
+    print("  " + _table_row(r) + f"  (updated last, most often: {last})", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -577,6 +611,7 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(CHROMIUM).exists():
         print(f"Chromium not found at {CHROMIUM}")
         return 2
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the clean-up (servers, worktree)
     return run_bench(args)
 
 

@@ -46,6 +46,10 @@ MOVES: dict[str, list[Move]] = {
         Move("rnn_steps", "slider", "steps T"),
         Move("rnn_act", "choice", "activation", scope="full"),
     ],
+    "gradients-through-time": [
+        Move("gtt_T", "slider", "sequence length T (training setting)", training=True, main=True),
+        Move("gtt_lr", "slider", "learning rate (training setting)", training=True),
+    ],
     "relative-attention": [
         Move("ra_n", "slider", "sequence length n", main=True),
         Move("ra_kernel", "text", "kernel", values=("1,0,2", "2,0,1", "0.5,1,0.5")),

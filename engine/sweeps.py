@@ -14,10 +14,11 @@ data source of the scaling page uses (``flops, params, tokens, loss``).
 Backends
 --------
 ``"local"`` (default): a ``concurrent.futures.ProcessPoolExecutor`` with the ``spawn``
-start method (safe under Streamlit's threads and torch). ``"ray"``: Ray tasks, connecting
-with ``ray.init(address=...)`` unless Ray is already initialised (``address="auto"``
-joins a running cluster; ``None`` starts a local instance). ``"serial"``: in this process
-(tests, debugging).
+start method (safe under Streamlit's threads and torch). ``"ray"``: Ray tasks from a
+separate driver process (``address`` "local": a local instance; "auto": a running cluster;
+"host:port": that cluster after a 3 s TCP probe), so a failing cluster can only end the
+sweep with a message. ``"serial"``: in this process (tests, debugging). Every backend can
+be stopped (``should_stop``) and hands its processes to the caller to kill (issue 17).
 
 The default trainer is :func:`train_nmt`, which calls ``engine.nmt.train`` with
 ``TrainConfig(arch="decoder", ...)``. Any picklable callable ``train_fn(job) -> dict``
@@ -30,7 +31,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -77,6 +78,7 @@ class SweepResult:
     backend: str
     seconds: float
     skipped: list[str] = field(default_factory=list)  # (budget, size) pairs too small to train
+    stopped: str = ""  # non-empty when the sweep was stopped before every job ran
 
     def as_frame(self):
         """One row per run (without the curves; see :meth:`curves_frame`)."""
@@ -249,6 +251,59 @@ def run_job(train_fn: Callable[[SweepJob], dict], job: SweepJob) -> SweepRun:
 
 
 ProgressFn = Callable[[int, int, SweepRun], None]
+RAY_PROBE_TIMEOUT_S = 3.0  # TCP probe of a host:port Ray address before anything else
+RAY_CONNECT_TIMEOUT_S = 45.0  # the driver process must report ray.init done within this
+
+
+class RayUnavailable(ConnectionError):
+    """The Ray backend could not start or reach its cluster (the message says why)."""
+
+
+def _probe_address(address: str, timeout: float = RAY_PROBE_TIMEOUT_S) -> None:
+    """Fail fast on a host:port that accepts no TCP connection (``127.0.0.1:1`` used to block
+    the session for more than 300 s inside ray.init)."""
+    import socket
+
+    text = address.removeprefix("ray://")
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise RayUnavailable(f"Ray address {address!r} is not host:port, 'auto' or 'local'.")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise RayUnavailable(f"No Ray cluster answers at {address} ({type(exc).__name__}: {exc}); "
+                             "check the operator setting GSL_RAY_ADDRESS.") from exc
+
+
+def _ray_driver(jobs, address, num_cpus, train_fn, out) -> None:
+    """Body of the Ray driver process: ray.init, run the jobs as tasks, send each result.
+
+    Runs in its own (spawned) process, so a cluster that fails (Ray's "Failed to connect to
+    GCS within 60 seconds" exits the whole process) takes only this process down, never the
+    server. Messages on ``out``: ("connected", info), ("run", index, SweepRun), ("error", text),
+    ("done", None).
+    """
+    try:
+        import ray
+
+        kwargs = dict(include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+        if address in (None, "", "local"):
+            ray.init(num_cpus=num_cpus, **kwargs)
+        else:
+            ray.init(address=address, **kwargs)
+        out.put(("connected", str(ray.cluster_resources().get("CPU", ""))))
+        remote_job = ray.remote(num_cpus=1)(run_job)
+        refs = {remote_job.remote(train_fn, job): i for i, job in enumerate(jobs)}
+        pending = list(refs)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                out.put(("run", refs[ref], ray.get(ref)))
+        out.put(("done", None))
+        ray.shutdown()
+    except BaseException as exc:  # report, then exit: the parent turns it into a message
+        out.put(("error", f"{type(exc).__name__}: {exc}"))
 
 
 def run_sweep(
@@ -260,48 +315,176 @@ def run_sweep(
     train_fn: Callable[[SweepJob], dict] | None = None,
     progress: ProgressFn | None = None,
     skipped: Sequence[str] = (),
+    should_stop: Callable[[], bool] | None = None,
+    on_pool: Callable[[Any], None] | None = None,
+    on_process: Callable[[Any], None] | None = None,
+    initializer: Callable[[], None] | None = None,
+    connect_timeout_s: float = RAY_CONNECT_TIMEOUT_S,
+    poll_s: float = 0.25,
 ) -> SweepResult:
     """Run ``jobs`` and collect a :class:`SweepResult` (runs in job order).
 
     ``backend``: "local" (process pool of ``max_workers``, default min(2, CPUs)),
-    "ray" (``ray.init(address=address)`` unless already initialised; one CPU per task),
-    or "serial". ``progress(done, total, run)`` is called as each run finishes.
+    "ray" (see below) or "serial". ``progress(done, total, run)`` is called as each run
+    finishes (results stream: the caller can plot them at once).
+
+    Stopping: ``should_stop()`` is polled every ``poll_s`` seconds (and between serial
+    jobs); when it turns True, pending jobs are cancelled, worker processes are killed and
+    the finished runs are returned with ``stopped`` set. ``on_pool(executor)`` and
+    ``on_process(process)`` hand the pool / the Ray driver process to the caller as soon
+    as they exist (e.g. ``JobContext.track_executor`` / ``track_process``, so Cancel, a
+    closed session or server shutdown kill them); ``initializer`` runs in each pool worker
+    (e.g. ``dashboard.runtime.worker_initializer``: die with the server).
+
+    Ray: a separate driver process calls ``ray.init`` (``address`` "local" or None: a local
+    instance with ``max_workers`` CPUs; "auto": the running cluster; "host:port": that
+    cluster, probed over TCP first with a 3 s timeout) and runs one task per job; the driver
+    must connect within ``connect_timeout_s``. Any failure of the cluster ends the sweep with
+    :class:`RayUnavailable` (a message), never the calling process.
     """
     train_fn = train_nmt if train_fn is None else train_fn
     total = len(jobs)
     results: list[SweepRun | None] = [None] * total
     t0 = time.perf_counter()
+    stop = should_stop or (lambda: False)
+    stopped = ""
+    count = 0
 
-    def _done(i: int, run: SweepRun, count: int) -> None:
+    def _done(i: int, run: SweepRun) -> None:
+        nonlocal count
+        count += 1
         results[i] = run
         if progress is not None:
             progress(count, total, run)
 
     if backend == "serial":
         for i, job in enumerate(jobs):
-            _done(i, run_job(train_fn, job), i + 1)
+            if stop():
+                stopped = "stopped"
+                break
+            _done(i, run_job(train_fn, job))
     elif backend == "local":
         import multiprocessing as mp
+        from concurrent.futures import FIRST_COMPLETED, wait
 
         workers = max_workers or min(2, os.cpu_count() or 1)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"), initializer=initializer)
+        if on_pool is not None:
+            on_pool(pool)
+        try:
             futures = {pool.submit(run_job, train_fn, job): i for i, job in enumerate(jobs)}
-            for count, fut in enumerate(as_completed(futures), start=1):
-                _done(futures[fut], fut.result(), count)
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=poll_s, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    if not fut.cancelled():
+                        _done(futures[fut], fut.result())
+                if pending and stop():
+                    stopped = "stopped"
+                    break
+        finally:
+            if stopped:
+                _kill_pool(pool)
+            else:
+                pool.shutdown(wait=True)
     elif backend == "ray":
-        import ray
-
-        if not ray.is_initialized():
-            ray.init(address=address, include_dashboard=False, ignore_reinit_error=True)
-        remote_job = ray.remote(num_cpus=1)(run_job)
-        refs = {remote_job.remote(train_fn, job): i for i, job in enumerate(jobs)}
-        pending = list(refs)
-        count = 0
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            for ref in done:
-                count += 1
-                _done(refs[ref], ray.get(ref), count)
+        stopped = _run_ray(jobs, address, max_workers, train_fn, stop, on_process, connect_timeout_s, poll_s, _done)
     else:
         raise ValueError(f"unknown backend {backend!r} (use 'local', 'ray' or 'serial')")
-    return SweepResult([r for r in results if r is not None], backend, time.perf_counter() - t0, list(skipped))
+    res = SweepResult([r for r in results if r is not None], backend, time.perf_counter() - t0, list(skipped))
+    res.stopped = stopped
+    return res
+
+
+def _kill_pool(pool) -> None:
+    """Cancel what has not started and terminate the workers (a run in progress is lost)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    try:
+        pool.shutdown(wait=False, cancel_futures=True)
+    except Exception:  # pragma: no cover - best effort
+        pass
+    for p in procs:
+        try:
+            p.terminate()
+        except Exception:  # pragma: no cover
+            pass
+    for p in procs:
+        try:
+            p.join(timeout=2)
+            if p.is_alive():
+                p.kill()
+        except Exception:  # pragma: no cover
+            pass
+
+
+def _run_ray(jobs, address, max_workers, train_fn, stop, on_process, connect_timeout_s, poll_s, done_fn) -> str:
+    import multiprocessing as mp
+    import queue as queue_mod
+
+    try:
+        import ray  # noqa: F401
+    except ImportError as exc:
+        raise RayUnavailable("Ray is not installed on this server.") from exc
+    addr = (address or "local").strip()
+    if addr not in ("local", "auto"):
+        _probe_address(addr)
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    proc = ctx.Process(target=_ray_driver, args=(list(jobs), addr, max_workers or min(2, os.cpu_count() or 1),
+                                                 train_fn, out), daemon=True)
+    proc.start()
+    if on_process is not None:
+        on_process(proc)
+    connected, t_start, stopped = False, time.monotonic(), ""
+    try:
+        while True:
+            if stop():
+                return "stopped"
+            try:
+                msg = out.get(timeout=poll_s)
+            except queue_mod.Empty:
+                if not proc.is_alive():
+                    raise RayUnavailable(f"The Ray driver exited (code {proc.exitcode}) before the sweep finished; "
+                                         f"Ray at {addr!r} failed.") from None
+                if not connected and time.monotonic() - t_start > connect_timeout_s:
+                    raise RayUnavailable(
+                        f"Ray at {addr!r} did not start or connect within {connect_timeout_s:.0f} s.") from None
+                continue
+            kind = msg[0]
+            if kind == "connected":
+                connected = True
+            elif kind == "run":
+                done_fn(msg[1], msg[2])
+            elif kind == "error":
+                raise RayUnavailable(f"Ray at {addr!r} failed: {msg[1]}")
+            elif kind == "done":
+                return stopped
+    finally:
+        if proc.is_alive():
+            _kill_tree(proc.pid)
+            proc.join(timeout=3)
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGTERM then SIGKILL a process and its descendants (a local Ray starts several)."""
+    import signal
+
+    def children(p):
+        try:
+            with open(f"/proc/{p}/task/{p}/children") as fh:
+                return [int(c) for c in fh.read().split()]
+        except OSError:
+            return []
+
+    tree, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        tree.append(p)
+        todo.extend(children(p))
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for p in reversed(tree):
+            try:
+                os.kill(p, sig)
+            except OSError:
+                pass
+        time.sleep(0.5)

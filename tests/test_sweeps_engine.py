@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -84,27 +85,59 @@ def test_local_process_pool_matches_serial():
 
 @pytest.mark.slow
 def test_ray_backend_on_a_real_local_instance():
-    ray = pytest.importorskip("ray")
-    jobs, _ = _jobs(budgets=(1e10, 1e11), sizes=(8, 16, 32))
+    """ray.init() of a local instance, in the sweep's own driver process (kept small)."""
+    pytest.importorskip("ray")
+    jobs, _ = _jobs(budgets=(1e10,), sizes=(8, 16, 32))
     trainer = sw.LawTrainer(sc.HOFFMANN_2022)
-    started = False
-    if not ray.is_initialized():
-        ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
-        started = True
-    try:
-        done = []
-        res = sw.run_sweep(jobs, backend="ray", train_fn=trainer, progress=lambda d, t, r: done.append((d, t)))
-        if sw.nmt_available():
-            nmt_jobs, _ = sw.plan_sweep((3e8,), (16,), num_layers=1)
-            nmt = sw.run_sweep(nmt_jobs, backend="ray")
-            assert not nmt.runs[0].error, nmt.runs[0].error
-            assert math.isfinite(nmt.runs[0].val_loss)
-    finally:
-        if started:
-            ray.shutdown()
-    assert res.backend == "ray" and done[-1] == (len(jobs), len(jobs))
+    done = []
+    res = sw.run_sweep(jobs, backend="ray", address="local", max_workers=1, train_fn=trainer,
+                       progress=lambda d, t, r: done.append((d, t)), connect_timeout_s=120)
+    assert res.backend == "ray" and done[-1] == (len(jobs), len(jobs)) and not res.stopped
     serial = sw.run_sweep(jobs, backend="serial", train_fn=trainer)
     assert [r.val_loss for r in res.runs] == [r.val_loss for r in serial.runs]
+    assert all(len(r.curve) == 8 for r in res.runs)
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1:1", "not an address", "ray://:"])
+def test_unreachable_ray_address_fails_fast_with_a_message(address):
+    pytest.importorskip("ray")
+    jobs, _ = _jobs(budgets=(1e10,), sizes=(8,))
+    with pytest.raises(sw.RayUnavailable) as err:
+        sw.run_sweep(jobs, backend="ray", address=address, train_fn=sw.LawTrainer(sc.HOFFMANN_2022))
+    assert address in str(err.value) or "host:port" in str(err.value)
+
+
+def slow_train(job):
+    import time
+
+    time.sleep(30)
+    return {"val_loss": 1.0, "params": job.params, "tokens": job.max_tokens}
+
+
+@pytest.mark.parametrize("backend", ["local", "serial"])
+def test_should_stop_cancels_and_kills_workers(backend):
+    import time
+
+    jobs, _ = _jobs(budgets=(1e10,), sizes=(8, 16, 32))
+    pools, pids = [], []
+    stop_at = time.monotonic() + (3.0 if backend == "local" else 0.0)
+    train = slow_train if backend == "local" else sw.LawTrainer(sc.HOFFMANN_2022)
+
+    def should_stop():
+        if time.monotonic() <= stop_at:
+            return False
+        if pools and pools[0]._processes:
+            pids.extend(p.pid for p in pools[0]._processes.values())
+        return True
+
+    res = sw.run_sweep(jobs, backend=backend, max_workers=1, train_fn=train, should_stop=should_stop,
+                       on_pool=pools.append)
+    assert res.stopped == "stopped" and len(res.runs) < len(jobs)
+    if backend == "local":
+        assert pids
+        for pid in pids:  # the worker sleeping in slow_train was terminated and reaped
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
 
 
 @pytest.mark.slow

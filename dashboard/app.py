@@ -22,13 +22,13 @@ import streamlit as st  # noqa: E402
 
 from dashboard import nav, registry, ui, widgets  # noqa: E402
 
-LECTURE_CSS = """
-<style>
-html { font-size: 125%; }
-[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.1rem; }
-[data-testid="stMetricValue"] { font-size: 2.6rem; }
-</style>
-"""
+ASSETS = Path(__file__).resolve().parent
+BASE_CSS = ASSETS / "base.css"  # nothing cut off, 420 px layout (issue 14)
+LECTURE_CSS = ASSETS / "lecture.css"  # lecture mode: >= 1.4x text, one plot per row
+FIT_SCRIPT = ASSETS / "fit.html"  # scales too-wide display formulas down to fit
+
+
+HOME_DEFAULT_PATH = "start"
 
 
 def _page_callable(spec: registry.PageSpec):
@@ -42,9 +42,14 @@ def _page_callable(spec: registry.PageSpec):
 
 
 def build_navigation():
+    # The default page is served at "/" and Streamlit answers its own url_path with
+    # "Page not found"; so Home is the default page under a reserved path, and a hidden
+    # copy answers "/home" (issue 14). Links to Home go to "/".
     home = st.Page(_page_callable(registry.HOME), title=registry.HOME.title, icon=registry.HOME.icon,
-                   url_path=registry.HOME.url_path, default=True)
-    sections: dict[str, list] = {"": [home]}
+                   url_path=HOME_DEFAULT_PATH, default=True)
+    home_alias = st.Page(_page_callable(registry.HOME), title=registry.HOME.title, icon=registry.HOME.icon,
+                         url_path=registry.HOME.url_path, visibility="hidden")
+    sections: dict[str, list] = {"": [home, home_alias]}
     by_path = {registry.HOME.url_path: home}
     for spec in registry.PAGES:
         page = st.Page(_page_callable(spec), title=spec.title, icon=spec.icon, url_path=spec.url_path)
@@ -82,14 +87,16 @@ def main() -> None:
     widgets.begin_run()
     page = build_navigation()
     share_area = sidebar()
+    st.html(BASE_CSS)
     if ui.lecture_mode():
         st.html(LECTURE_CSS)
+    with share_area.container(key="gsl_fit"):
+        st.html(FIT_SCRIPT.read_text(encoding="utf-8"), unsafe_allow_javascript=True)
     notice_area = st.container()
     page.run()
     widgets.report_unknown_params()
     share_link(share_area)
-    for message in widgets.notices():
-        notice_area.caption(f":material/link_off: {message}")
+    widgets.show_notices(notice_area)
 
 
 main()

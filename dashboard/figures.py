@@ -35,6 +35,17 @@ LECTURE_FONT_SCALE = 1.6
 FONT_FAMILY = "Source Sans Pro, Helvetica, Arial, sans-serif"
 
 EXPORT_FORMATS = ("png", "svg")
+# Top margin (px) without / with a title: the toolbar sits in it, above the plot.
+TOP_MARGIN = 36
+TOP_MARGIN_TITLE = 64
+# The default legend: below the x-axis title, anchored to the figure's bottom edge
+# (plotly then enlarges the bottom margin to fit it), scrolling past this fraction
+# of the figure height.
+LEGEND_MAX_HEIGHT = 0.3
+LEGEND_BELOW = dict(orientation="h", yref="container", y=0.0, yanchor="bottom", x=0.0, xanchor="left",
+                    maxheight=LEGEND_MAX_HEIGHT, title=dict(side="top left"))
+# plotly's own default sizes (px) for fonts that do not inherit layout.font.
+PLOTLY_HOVER_FONT = 13
 
 
 def color(i: int) -> str:
@@ -57,22 +68,71 @@ def style(
 
     Axis titles should carry units where there are any, e.g. ``"FLOPs (C)"`` or
     ``"log10 sigma_max"``; values spanning decades should use ``log_x``/``log_y``.
+
+    Layout defaults keep text from overlapping (issue 14): the legend sits *below*
+    the x-axis title (anchored to the figure's bottom edge, so plotly grows the bottom
+    margin for it and it never covers the title or the data) and scrolls past
+    :data:`LEGEND_MAX_HEIGHT` of the figure; the top margin leaves room for the title
+    and, above the plotting area, for the toolbar.
     """
     fig.update_layout(
-        title=dict(text=title, x=0.0, xanchor="left") if title else None,
+        title=dict(text=title, x=0.0, xanchor="left", y=1.0, yanchor="top", yref="container",
+                   pad=dict(t=12, l=4), automargin=True) if title else None,
         font=dict(family=FONT_FAMILY, size=BASE_FONT_SIZE),
         colorway=list(PALETTE),
-        margin=dict(l=60, r=20, t=50 if title else 20, b=55),
+        margin=dict(l=60, r=20, t=TOP_MARGIN_TITLE if title else TOP_MARGIN, b=55),
         hovermode="closest",
         showlegend=legend,
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1.0),
+        legend=LEGEND_BELOW,
         height=height,
     )
-    fig.update_xaxes(title_text=x_title, type="log" if log_x else None, showgrid=True, zeroline=False)
-    fig.update_yaxes(title_text=y_title, type="log" if log_y else None, showgrid=True, zeroline=False)
+    fig.update_xaxes(title_text=x_title, type="log" if log_x else None, showgrid=True, zeroline=False,
+                     automargin=True)
+    fig.update_yaxes(title_text=y_title, type="log" if log_y else None, showgrid=True, zeroline=False,
+                     automargin=True)
     return fig
 
 
+def legend_below(fig: go.Figure, *, max_height: float = LEGEND_MAX_HEIGHT) -> go.Figure:
+    """Put the legend under the x-axis title, left-aligned, scrolling past
+    ``max_height`` (a fraction of the figure height, or pixels when > 1)."""
+    fig.update_layout(legend=dict(LEGEND_BELOW, maxheight=max_height))
+    return fig
+
+
+def legend_right(fig: go.Figure) -> go.Figure:
+    """Put the legend right of the plotting area (outside it; plotly widens the right
+    margin), one entry per line, top-aligned. Good for a few long names on wide
+    screens; on narrow screens it takes width from the plot."""
+    fig.update_layout(legend=dict(orientation="v", x=1.02, xanchor="left", y=1.0, yanchor="top",
+                                  yref="paper", maxheight=None))
+    return fig
+
+
+def fit_legend(fig: go.Figure, *, group_by: dict[str, str] | None = None, max_entries: int = 8,
+               plot_height: int = 320) -> go.Figure:
+    """Make a long legend readable (issue 14): legends with more than ``max_entries``
+    entries are grouped, toggle whole groups, and the figure grows so the plotting area
+    keeps about ``plot_height`` pixels while the legend scrolls beneath it.
+
+    ``group_by`` maps a trace name to a group title (e.g. ``{"h=64 run 3": "h=64"}``);
+    traces of a group share one legend heading, and clicking an entry toggles the
+    whole group. Without it, entries keep their names and only scroll.
+    """
+    names = [t.name for t in fig.data if getattr(t, "showlegend", None) is not False and t.name]
+    if len(names) <= max_entries:
+        return fig
+    if group_by:
+        for trace in fig.data:
+            group = group_by.get(trace.name or "")
+            if group:
+                trace.legendgroup = group
+                trace.legendgrouptitle = dict(text=group)
+        fig.update_layout(legend=dict(groupclick="togglegroup", tracegroupgap=6))
+    rows = min(len(names), 12)
+    height = max(fig.layout.height or 420, plot_height + TOP_MARGIN_TITLE + 90 + 22 * min(rows, 6))
+    fig.update_layout(height=height)
+    return legend_below(fig, max_height=0.4)
 def new_figure(**kwargs) -> go.Figure:
     """A fresh figure with the project's defaults; keyword arguments as :func:`style`."""
     return style(go.Figure(), **kwargs)
@@ -110,34 +170,73 @@ def heatmap(
     return fig
 
 
+def _scale_sizes(node, factor: float, in_font: bool = False):
+    """Multiply every ``size`` inside a ``*font`` dict of a plotly JSON tree."""
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            if k == "size" and in_font and isinstance(v, (int, float)) and not isinstance(v, bool):
+                out[k] = v * factor
+            elif k == "size" and in_font and isinstance(v, list):
+                out[k] = [x * factor if isinstance(x, (int, float)) else x for x in v]
+            else:
+                out[k] = _scale_sizes(v, factor, in_font=k.endswith("font"))
+        return out
+    if isinstance(node, list):
+        return [_scale_sizes(v, factor, in_font) for v in node]
+    return node
+
+
 def scale_fonts(fig: go.Figure, scale: float) -> go.Figure:
-    """Return a copy of ``fig`` with every font enlarged by ``scale`` (lecture mode)."""
+    """Return a copy of ``fig`` with every font enlarged by ``scale`` (lecture mode).
+
+    Every font of the figure is enlarged: the base font (which titles, axis titles,
+    tick labels, legends, annotations and colorbars inherit when they set no size), every
+    explicitly sized font anywhere in the layout or the traces (``title.font``,
+    ``legend.font``, ``xaxis.tickfont``, annotation fonts, colorbar fonts, heatmap cell
+    text, ``textfont``...), and the hover labels. The figure grows a little so the
+    plotting area is not squeezed by the larger margins.
+    """
     if scale == 1.0:
         return fig
-    out = go.Figure(fig)
-    base = (out.layout.font.size or BASE_FONT_SIZE) * scale
-    out.update_layout(font=dict(size=base))
-    if out.layout.title and out.layout.title.text:
-        out.update_layout(title_font=dict(size=base * 1.15))
-    out.update_xaxes(title_font=dict(size=base), tickfont=dict(size=base * 0.9))
-    out.update_yaxes(title_font=dict(size=base), tickfont=dict(size=base * 0.9))
-    if out.layout.height:
-        out.update_layout(height=int(out.layout.height * min(scale, 1.3)))
+    data = fig.to_plotly_json()
+    layout = data.get("layout", {})
+    base = (layout.get("font") or {}).get("size") or BASE_FONT_SIZE
+    data = _scale_sizes(data, scale)
+    layout = data.setdefault("layout", {})
+    layout.setdefault("font", {})["size"] = base * scale
+    hover = layout.setdefault("hoverlabel", {}).setdefault("font", {})
+    hover.setdefault("size", PLOTLY_HOVER_FONT * scale)
+    if layout.get("height"):
+        layout["height"] = int(layout["height"] * min(scale, 1.3))
+    margin = layout.get("margin") or {}
+    if margin.get("t"):
+        margin["t"] = int(margin["t"] * min(scale, 1.3))
+    out = go.Figure(data, skip_invalid=True)
     return out
 
 
 def plot_config(export_format: str = "png", filename: str = "gradient-scaling-lab") -> dict:
     """plotly ``config`` for ``st.plotly_chart``: the modebar's camera button exports
     SVG, or PNG at 2x scale (for slides). Export happens in the browser, so no
-    server-side image library is needed."""
+    server-side image library is needed.
+
+    The toolbar is kept short (export, zoom, pan, reset) and shows on hover only; it
+    sits in the figure's top margin (:data:`TOP_MARGIN`), above the plotting area, so it
+    does not cover data, legend or title. On narrow screens (phones, <= 640 px) the
+    global stylesheet hides it (``dashboard/base.css``); the chart's own full-screen
+    button stays."""
     if export_format not in EXPORT_FORMATS:
         export_format = "png"
     return {
         "displaylogo": False,
+        "displayModeBar": "hover",
+        "responsive": True,
         "toImageButtonOptions": {
             "format": export_format,
             "filename": filename,
             "scale": 2 if export_format == "png" else 1,
         },
-        "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+        "modeBarButtonsToRemove": ["lasso2d", "select2d", "zoomIn2d", "zoomOut2d", "autoScale2d",
+                                   "toggleSpikelines", "hoverClosestCartesian", "hoverCompareCartesian"],
     }

@@ -71,6 +71,44 @@ def header(title: str, intro: str, *, source: str | None = None) -> None:
     st.markdown(intro)
 
 
+_MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>$~:=")
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` with every markdown/LaTeX/directive character backslash-escaped, so
+    Streamlit shows it literally (links, images, ``$..$`` maths, ``:red[..]`` and
+    ``:material/..:`` directives and HTML are not interpreted). Use it when user or
+    URL text must sit inside markdown (a metric value, a table cell, a label); prefer
+    ``st.text``/``st.code`` when the text stands alone."""
+    out = "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in str(text))
+    return out.replace("\n", " ")
+
+
+def table(data, *, max_static_rows: int = 40, escape: bool = True, where=st, **dataframe_kwargs) -> None:
+    """A table readable on a projector and on a phone (issue 14).
+
+    Up to ``max_static_rows`` rows it is an HTML ``st.table``: its text wraps instead of
+    being cut off, and lecture mode enlarges it like the page text. Longer data goes to
+    the interactive ``st.dataframe`` (a canvas grid: lecture mode zooms it).
+    String cells and column names are escaped (``escape=True``) because ``st.table``
+    renders markdown; pass ``escape=False`` only for markdown the page wrote itself.
+    """
+    import pandas as pd
+
+    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    if len(frame) > max_static_rows:
+        where.dataframe(frame, **dataframe_kwargs)
+        return
+    if escape:
+        frame = frame.copy()
+        frame.columns = [escape_markdown(c) for c in frame.columns]
+        for col in frame.columns:
+            if frame[col].dtype == object:
+                frame[col] = frame[col].map(lambda v: escape_markdown(v) if isinstance(v, str) else v)
+    hide_index = dataframe_kwargs.get("hide_index", True)
+    where.table(frame, hide_index=hide_index)
+
+
 def fmt_number(x: float, digits: int = 4) -> str:
     """A finite float in compact form; NaN/inf are named, never shown as numbers."""
     if x is None:

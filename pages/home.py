@@ -10,13 +10,16 @@ from dashboard import nav, registry
 def render() -> None:
     st.title("Gradient & Scaling Lab")
     st.markdown(
-        "Interactive companions to a course write-up on **vanishing and exploding gradients**, "
-        "**attention**, **scaling laws** and **pretrained models**. Nothing here is taken on "
-        "trust: every claim of the write-up is computed live, and each page shows where it "
-        "holds and where it fails. Everything runs offline on embedded defaults."
+        "Interactive companions to a course write-up on **vanishing and exploding gradients** "
+        r"(long products of Jacobians, $\prod_{t} \partial h_{t+1} / \partial h_{t}$), "
+        r"**attention** ($\operatorname{softmax}(QK^\top/\sqrt{d})\,V$), "
+        r"**scaling laws** ($N_{\mathrm{opt}} = k\,C^{a}$) and **pretrained models**. Nothing here "
+        "is taken on trust: every claim of the write-up is computed live, and each page shows "
+        "where it holds and where it fails. Everything runs offline on embedded defaults."
     )
     st.caption(
-        "Tip: switch on *Lecture mode* in the sidebar for a projector; every control is "
+        "Tip: switch on *Lecture mode* in the sidebar for a projector (larger text, one plot "
+        "per row), or follow the *Tour of the write-up* step by step; every control is "
         "mirrored in the URL, so a copied link reopens the exact view."
     )
     if not registry.PAGES:

@@ -308,7 +308,7 @@ def draw_2_3_1(step, left, right):
     layers = widgets.slider("Decoder layers L", 1, 6, step.preset[step.key("layers")], key=step.key("layers"),
                             where=left)
     tokens = widgets.number_input("Training tokens D", 1e3, 1e12, step.preset[step.key("tokens")], key=step.key("tokens"),
-                                  where=left, format="%.4g")
+                                  where=left, format="%.0f", step=100_000.0)
     h, cmp = _flops(int(layers), float(tokens))
     with right:
         st.latex(r"C \approx 6\,N\,D,\qquad N \approx 12\,L\,h^2 \quad\text{vs. the write-up's } C = h^2")
@@ -340,6 +340,14 @@ def draw_2_3_2(step, left, right):
             "sl_points": str(int(points)), "sl_width": "2.0"}
 
 
+def _latex_number(x: float) -> str:
+    """A number for LaTeX: 2.22 \\times 10^{12} (plain below 10^4)."""
+    if abs(x) < 1e4:
+        return ui.fmt_number(x)
+    mantissa, exponent = f"{x:.3e}".split("e")
+    return rf"{float(mantissa):.3g} \times 10^{{{int(exponent)}}}"
+
+
 def _laws_figure(step, right, n: float, verdicts, title: str) -> None:
     with right:
         ui.show(pau.claimed_vs_computed({v.law: (float(n), float(v.optimal_params)) for v in verdicts},
@@ -355,7 +363,7 @@ def draw_2_3_3(step, left, right):
     n = widgets.number_input("Claimed N_opt (parameters)", 1.0, 1e15, step.preset[step.key("n")], key=step.key("n"),
                              where=left, format="%.3g")
     chk = scaling.check_claimed_optimum(float(c), float(n))
-    right.latex(r"D = \frac{C}{6N} = " + ui.fmt_number(chk.claimed_tokens) + r"\ \text{tokens}")
+    right.latex(r"D = \frac{C}{6N} = " + _latex_number(chk.claimed_tokens) + r"\ \text{tokens}")
     _laws_figure(step, right, n, chk.verdicts, "Claimed N_opt vs each law's N_opt")
     return {"sl_at": f"{float(np.log10(max(float(c), 1e10))):.1f}"}
 
@@ -364,11 +372,11 @@ def draw_2_3_4(step, left, right):
     from engine import scaling
 
     n = widgets.number_input("Parameters N", 1.0, 1e15, step.preset[step.key("n")], key=step.key("n"), where=left,
-                             format="%.4g")
+                             format="%.0f", step=10_000.0)
     d = widgets.number_input("Training tokens D", 1.0, 1e16, step.preset[step.key("d")], key=step.key("d"), where=left,
-                             format="%.4g", help="The write-up never states D; the preset is our 2.2.3 decoder run's.")
+                             format="%.0f", step=100_000.0, help="The write-up never states D; the preset is our 2.2.3 decoder run's.")
     o = scaling.is_compute_optimal(float(n), float(d))
-    right.latex(r"C = 6ND = " + ui.fmt_number(o.flops) + r",\qquad \text{ratio} = N / N_{opt}(C)")
+    right.latex(r"C = 6ND = " + _latex_number(o.flops) + r",\qquad \text{ratio} = N / N_{opt}(C)")
     right.dataframe([{"law": v.law, "N / N_opt": round(v.ratio, 3), "says": v.verdict} for v in o.verdicts],
                     hide_index=True, width="stretch")
     _laws_figure(step, right, n, o.verdicts, "N vs each law's N_opt at C = 6ND")

@@ -955,10 +955,11 @@ def check_4_2(ctx: _Context) -> Check:
         f"works = {s.criterion}): " + "; ".join(
             f"'{r.prompt}': p = {r.probability:.2f}, first on {r.win_rate:.0%} ({'works' if r.works else 'fails'})"
             for r in s.rows) + ". "
-        + ("True by construction: the tiny CLIP's training captions can contain 'nemo' but never 'nemos' "
-           f"(checked over all {len(words)} caption words of engine.scenes), so this reproduces the pattern, not "
-           "its cause in the write-up's model. " if by_construction else
-           "The training captions do contain 'nemos', so this is not true by construction. ")
+        + (f"True by construction: the tiny CLIP's training captions can contain 'nemo' but never 'nemos' (checked "
+           f"over all {len(words)} caption words of engine.scenes), so 'two nemos' failing here says nothing about "
+           "why it failed in the write-up's model" + (". " if ok else "; and here 'two goldfish' / 'two nemo' do not "
+                                                      "work either, so the pattern is not reproduced. ")
+           if by_construction else "The training captions do contain 'nemos', so this is not true by construction. ")
         + "The write-up used OpenAI CLIP; we cannot run it offline.",
         "clip",
         {**{r.prompt: float(r.probability) for r in s.rows}, "'nemos' in training captions": not by_construction},

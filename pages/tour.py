@@ -103,14 +103,15 @@ def render() -> None:
         "page in the same state. Use Previous / Next, the arrow keys or a presenter remote (PageUp / PageDown).",
         source="Write-up sections 1.1-4.2 · verdicts from engine.audit",
     )
-    nav = st.columns([1, 4, 1], vertical_alignment="bottom")
-    step_id = widgets.selectbox("Step", tour.STEP_IDS, key=STEP_KEY, where=nav[1], on_change=_on_pick,
+    top = st.columns([2, 3], vertical_alignment="bottom")
+    step_id = widgets.selectbox("Step", tour.STEP_IDS, key=STEP_KEY, where=top[0], on_change=_on_pick,
                                 help="The write-up section of the step (also the URL parameter tour_step).")
     i = tour.STEP_IDS.index(step_id)
-    nav[0].button("Previous", key=PREV_KEY, on_click=_go, args=(-1,), disabled=i == 0, width="stretch",
-                  icon=":material/arrow_back:")
-    nav[2].button("Next", key=NEXT_KEY, on_click=_go, args=(1,), disabled=i == len(tour.STEP_IDS) - 1,
-                  width="stretch", icon=":material/arrow_forward:")
+    buttons = top[1].columns(2)
+    buttons[0].button("Previous", key=PREV_KEY, on_click=_go, args=(-1,), disabled=i == 0, width="stretch",
+                      icon=":material/arrow_back:", help="Also ArrowLeft or PageUp")
+    buttons[1].button("Next", key=NEXT_KEY, on_click=_go, args=(1,), disabled=i == len(tour.STEP_IDS) - 1,
+                      width="stretch", icon=":material/arrow_forward:", help="Also ArrowRight or PageDown")
     st.progress((i + 1) / len(tour.STEP_IDS), text=f"Step {i + 1} of {len(tour.STEP_IDS)}")
     st.session_state["_tour_shown"] = step_id
     st.html(KEYBOARD_JS, unsafe_allow_javascript=True)

@@ -120,8 +120,8 @@ def loss_curves(histories: dict[str, list[dict]], *, x: str = "epoch", live: lis
     """Validation (solid) and training (dotted) loss per run against epochs or tokens.
 
     One legend entry per run (clicking it toggles both of its curves), plus two grey
-    entries saying which line style is which; the legend sits right of the plot, so a
-    long list never squeezes or covers the curves."""
+    entries saying which line style is which; the legend sits under the plot (below the
+    x-axis title), so a long list never squeezes or covers the curves or the title."""
     x_title = {"epoch": "epoch", "tokens_seen": "training tokens", "seconds": "wall-clock seconds"}[x]
     fig = figures.new_figure(title="Loss curves", x_title=x_title, y_title="cross-entropy (nats per target token)",
                              log_y=True, log_x=(x == "tokens_seen"), height=440)
@@ -142,9 +142,8 @@ def loss_curves(histories: dict[str, list[dict]], *, x: str = "epoch", live: lis
     for label, dash in (("validation (solid)", "solid"), ("training (dotted)", "dot")):
         fig.add_scatter(x=[None], y=[None], mode="lines", name=label, legendgroup="__style",
                         line=dict(color="grey", dash=dash), hoverinfo="skip")
-    fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.02, groupclick="togglegroup",
-                                  title=dict(text="run (click to hide)")),
-                      margin=dict(r=20))
+    legend_below(fig, rows=max(1, -(-(len(histories) + 2) // 5)))
+    fig.update_layout(legend=dict(groupclick="togglegroup", title=dict(text="click a run to hide it:", side="left")))
     return fig
 
 
@@ -195,19 +194,27 @@ def attention_heads(m, *, title: str, heads: list[int] | None = None, cols: int 
     rows = -(-len(heads) // cols)
     nq = len(m.query_tokens)
     panel = max(300, CELL_PX * nq + 40)
+    gap = 150  # px between rows: rotated tick labels, the x-axis title and the next panel's title
+    top, bottom = 60, 40
+    height = rows * panel + (rows - 1) * gap + top + bottom + 110
     xs, ys = _labels(m.key_tokens), _labels(m.query_tokens)
     fig = make_subplots(rows=rows, cols=cols, horizontal_spacing=0.1 if cols > 1 else 0.02,
-                        vertical_spacing=min(0.3, 110 / (rows * panel + 110 * rows)),
+                        vertical_spacing=gap / (height - top - bottom - 110) if rows > 1 else 0.0,
                         subplot_titles=[f"head {h + 1}" for h in heads])
     for i, h in enumerate(heads):
         fig.add_trace(go.Heatmap(z=m.weights[h], x=xs, y=ys, colorscale=figures.SEQUENTIAL, zmin=0, zmax=1,
-                                 showscale=(i == 0), colorbar=dict(title="weight"),
+                                 showscale=(i == 0), colorbar=dict(title="weight", len=min(1.0, 600 / height)),
                                  hovertemplate="query %{y}<br>key %{x}<br>weight %{z:.3f}<extra>head " + str(h + 1)
                                  + "</extra>"),
                       row=i // cols + 1, col=i % cols + 1)
-    figures.style(fig, title=title, legend=False, height=rows * (panel + 110) + 60)
-    fig.update_yaxes(autorange="reversed", tickfont=dict(size=12), title_text="query token")
-    fig.update_xaxes(tickfont=dict(size=12), tickangle=-60, title_text="key token")
+    figures.style(fig, title=title, legend=False, height=height)
+    fig.update_layout(margin=dict(t=top + 30, b=bottom + 70))
+    fig.update_annotations(yshift=4)
+    fig.update_yaxes(autorange="reversed", tickfont=dict(size=12))
+    fig.update_xaxes(tickfont=dict(size=12), tickangle=-60)
+    fig.update_yaxes(title_text="query token", col=1)
+    for c in range(1, cols + 1):
+        fig.update_xaxes(title_text="key token", title_standoff=4, row=rows, col=c)
     return fig
 
 

@@ -144,13 +144,16 @@ def _results_panel() -> None:
     if not r.runs:
         ui.note("No shipped results found in assets/nmt/models; run scripts/train_nmt.py.")
         return
-    rows = [{"model": n, "architecture": "decoder-only" if s.arch == "decoder" else "encoder-decoder",
-             "hidden": s.hidden_size, "layers": s.num_layers, "heads": s.num_heads, "dataset": s.dataset,
-             "epochs": round(s.epochs_run, 2), "val loss (nats/token)": round(s.val_loss, 4),
-             "held-out word accuracy (%)": round(100 * s.word_accuracy, 2), "params": s.n_params,
-             "non-embedding params": s.n_params_non_embedding, "train time (s)": round(s.seconds, 1),
-             "machine load": s.load_avg} for n, s in r.runs.items()]
+    rows = [{"model": n, "type": "decoder-only" if s.arch == "decoder" else "enc-dec",
+             "hidden": s.hidden_size, "layers": s.num_layers, "heads": s.num_heads, "data": s.dataset,
+             "epochs": round(s.epochs_run, 2), "val loss": round(s.val_loss, 4),
+             "accuracy %": round(100 * s.word_accuracy, 2), "params": s.n_params,
+             "non-emb.": s.n_params_non_embedding, "train s": round(s.seconds, 1),
+             "load": s.load_avg} for n, s in r.runs.items()]
     st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.caption("val loss: lowest validation cross-entropy (nats per target token); accuracy: held-out words "
+               "translated exactly; non-emb.: parameters outside the embeddings and the output layer; train s: "
+               "training wall time in seconds; load: the machine's load average during training.")
     if r.fast_name:
         f = r.runs[r.fast_name]
         c1, c2, c3, c4 = st.columns(4)
@@ -175,22 +178,23 @@ def _results_panel() -> None:
                "tuned schedule, the encoder-decoder is as good or better on this task (its encoder sees the whole "
                "word at once; the decoder-only model must learn to copy across the EOP boundary).")
         )
-    left, right = st.columns([2, 3])
+    left, right = st.columns([3, 2])
     with left:
         fig = _table1_fig()
         if fig is not None:
             ui.show(fig, key="tr_fig_table1")
-        st.dataframe(pd.DataFrame([{"hidden": x.hidden_size, "dataset": x.dataset, "write-up val loss": x.writeup_val_loss,
-                                    "our val loss": x.val_loss, "our word accuracy": x.word_accuracy}
-                                   for x in r.table1]), hide_index=True)
     with right:
-        xaxis = widgets.segmented_control("Loss curves against", ["epoch", "tokens_seen", "seconds"], key="tr_xaxis",
-                                          default="epoch", required=True,
-                                          format_func=lambda v: {"epoch": "epoch", "tokens_seen": "training tokens",
-                                                                 "seconds": "wall-clock seconds"}[v])
-        ui.show(_loss_fig(xaxis or "epoch"), key="tr_fig_loss")
-        st.caption("Solid: validation loss; dotted: training loss (with label smoothing). Click a run in the legend "
-                   "to hide or show both of its curves.")
+        st.markdown("**Write-up Table 1 against our runs** (lowest validation loss, nats per target token)")
+        st.dataframe(pd.DataFrame([{"hidden": x.hidden_size, "data": x.dataset, "write-up": x.writeup_val_loss,
+                                    "ours": x.val_loss, "our accuracy": x.word_accuracy} for x in r.table1]),
+                     hide_index=True)
+    xaxis = widgets.segmented_control("Loss curves against", ["epoch", "tokens_seen", "seconds"], key="tr_xaxis",
+                                      default="epoch", required=True,
+                                      format_func=lambda v: {"epoch": "epoch", "tokens_seen": "training tokens",
+                                                             "seconds": "wall-clock seconds"}[v])
+    ui.show(_loss_fig(xaxis or "epoch"), key="tr_fig_loss")
+    st.caption("Solid: validation loss; dotted: training loss (with label smoothing). Click a run in the legend "
+               "to hide or show both of its curves.")
     st.markdown(
         "**Where our numbers differ from the write-up's, and why.** "
         f"(1) Our models train with label smoothing $\\varepsilon = 0.1$, which puts a floor of "

@@ -93,7 +93,7 @@ def test_typed_text_is_shown_as_text_never_markdown():
     assert any("**" in str(c.value) and "<" in str(c.value) for c in at.code)
 
 
-def test_loss_curve_legend_is_grouped_and_outside_the_plot():
+def test_loss_curve_legend_is_grouped_and_under_the_plot():
     from dashboard import plots_attention as pa
     from engine import nmt
 
@@ -101,7 +101,9 @@ def test_loss_curve_legend_is_grouped_and_outside_the_plot():
     fig = pa.loss_curves({n: s.history for n, s in r.runs.items()})
     shown = [t for t in fig.data if t.showlegend is not False]
     assert len(shown) == len(r.runs) + 2  # one entry per run + the two line-style keys (was 14 + 0)
-    assert fig.layout.legend.x >= 1.0 and fig.layout.legend.groupclick == "togglegroup"
+    # under the plot (anchored to the bottom of the figure), never over the title or the curves
+    assert fig.layout.legend.yref == "container" and fig.layout.legend.y == 0 and fig.layout.legend.yanchor == "bottom"
+    assert fig.layout.legend.groupclick == "togglegroup"
     for t in fig.data:
         if t.name.endswith(" train"):
             assert t.legendgroup == t.name[: -len(" train")]

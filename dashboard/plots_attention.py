@@ -81,6 +81,7 @@ def encoding_heatmap(pe: np.ndarray, *, title: str, n_train: int | None = None) 
     fig = figures.heatmap(pe, x=list(range(pe.shape[1])), y=list(range(pe.shape[0])), colorscale=figures.DIVERGING,
                           zmid=0.0, colorbar_title="PE value", title=title, x_title="encoding dimension",
                           y_title="position p", height=420)
+    fig.update_yaxes(dtick=max(1, pe.shape[0] // 8))  # whole positions only
     if n_train is not None and n_train < pe.shape[0]:
         fig.add_hline(y=n_train - 0.5, line=dict(color="black", dash="dash"),
                       annotation_text="longest training length L", annotation_position="bottom left",
@@ -107,6 +108,8 @@ def similarity_matrix(sim: np.ndarray, *, title: str, n_train: int | None = None
     fig = figures.heatmap(sim, x=list(range(sim.shape[1])), y=list(range(sim.shape[0])), colorscale=figures.DIVERGING,
                           zmid=0.0, colorbar_title="cosine", title=title, x_title="position q",
                           y_title="position p", height=380)
+    fig.update_xaxes(dtick=max(1, sim.shape[1] // 8))
+    fig.update_yaxes(dtick=max(1, sim.shape[0] // 8))
     if n_train is not None and n_train < sim.shape[0]:
         fig.add_hline(y=n_train - 0.5, line=dict(color="black", dash="dash"))
         fig.add_vline(x=n_train - 0.5, line=dict(color="black", dash="dash"))

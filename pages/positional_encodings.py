@@ -73,6 +73,11 @@ def _view_panel(n_train: int, n_beyond: int, dim: int, base: float) -> None:
     st.caption(CAPTIONS[view])
 
 
+def _why(v: pos.Verdict) -> str:
+    """The verdict's reason, when it is not already what the sentence says (fails / undetermined)."""
+    return f" ({v.reason}.)" if v.verdict in ("fails", "undetermined") else ""
+
+
 def render() -> None:
     ui.header(
         "Positional encodings",
@@ -105,8 +110,8 @@ def render() -> None:
         c2.metric(f"one-hot shift map rank (of {n_train})", str(p.onehot_shift_rank))
         c3.metric("norm past L: sinusoidal", ui.fmt_number(p.sin_beyond_norm))
         c3.metric("norm past L: one-hot", ui.fmt_number(p.onehot_beyond_norm))
-        st.caption(f"The shift map is checked at every shown position p = 0 … {n_train + max(n_beyond, 1) - 1} "
-                   f"(so also past L), against PE at p + {k}.")
+        st.caption(f"The shift map is checked at every position p = 0 … {n_train + max(n_beyond, 1) - 1} (the shown "
+                   f"ones, and at least one past L), against PE at p + {k}; 'past L' uses at least one position.")
         _view_panel(n_train, n_beyond, dim, base)
 
     st.subheader("Where the write-up's claim holds, and where it needs care")
@@ -115,17 +120,17 @@ def render() -> None:
         f"- {ui.verdict_badge(v['distance'].verdict)} **Distance.** Sinusoidal $PE_p \\cdot PE_q$ depends on $p-q$ "
         f"only (largest spread over $p$: {ui.fmt_number(p.sin_distance_std)}); neighbours have cosine "
         f"{ui.fmt_number(p.sin_adjacent_cosine)}, one-hot neighbours {ui.fmt_number(p.onehot_adjacent_cosine)}. "
-        f"({v['distance'].reason}.)\n"
+        f"{_why(v['distance'])}\n"
         f"- {ui.verdict_badge(v['shift'].verdict)} **Relative shift as a linear map.** For sinusoidal, "
         f"$PE_{{p+{k}}} = M_{{{k}}} PE_p$ with a fixed rotation $M_{{{k}}}$ (relative error "
         f"{ui.fmt_number(p.sin_shift_residual)}) at every $p$, including past $L$. One-hot also has an exact shift "
         f"map, but it is singular (rank {p.onehot_shift_rank} of {n_train}): it pushes the last {min(k, n_train)} "
-        f"positions off the table. ({v['shift'].reason}.)\n"
+        f"positions off the table. {_why(v['shift'])}\n"
         f"- {ui.verdict_badge(v['longer'].verdict)} **Longer sequences.** Sinusoidal codes exist past $L$ (cosine to "
         f"the nearest training position ≥ {ui.fmt_number(p.sin_beyond_max_cosine)}), one-hot codes do not (norm "
         f"{ui.fmt_number(p.onehot_beyond_norm)}). Existing is not generalising: the model never trained on those "
         "positions. The Translation page shows the accuracy of our sinusoidal models on words longer than any "
-        f"training word. ({v['longer'].reason}.)"
+        f"training word. {_why(v['longer'])}"
     )
     if any(x.verdict == "undetermined" for x in v.values()):
         ui.note("A verdict is 'undetermined' when a number it rests on is not finite (NaN or infinite); "

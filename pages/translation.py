@@ -36,6 +36,22 @@ TRAINED_NAME = "trained now (this session)"
 MAX_TRAIN_SECONDS = 300
 KIND_ORDER = ["self", "cross", "decoder", "encoder"]
 DEFAULT_SENTENCE = "the quick brown fox jumps over the lazy dog"
+# Presets for the write-up's comparisons (2.1.3, 2.1.4 Table 1, 2.2.3); they set the Translate panel.
+PRESETS = {
+    "2.1.4 Table 1, small data: h = 64 vs h = 32": {
+        "tr_model_a": "encdec_h64_small", "tr_model_b": "encdec_h32_small", "tr_text": DEFAULT_SENTENCE,
+        "tr_kinds": ["cross"], "tr_layer": 3, "tr_heads": "all"},
+    "2.1.4 Table 1, large data: h = 64 vs h = 32": {
+        "tr_model_a": "encdec_h64_large", "tr_model_b": "encdec_h32_large", "tr_text": DEFAULT_SENTENCE,
+        "tr_kinds": ["cross"], "tr_layer": 3, "tr_heads": "all"},
+    "2.2.3 decoder-only vs encoder-decoder (small data)": {
+        "tr_model_a": "decoder_h64", "tr_model_b": "encdec_h64_small", "tr_text": DEFAULT_SENTENCE,
+        "tr_kinds": ["self", "cross"], "tr_layer": 3, "tr_heads": "all"},
+    "2.1.3 longer than any training word": {
+        "tr_model_a": "decoder_h64", "tr_model_b": "encdec_h64_small",
+        "tr_text": "sunflower homework understatement", "tr_word": "understatement",
+        "tr_kinds": ["self", "cross"], "tr_layer": 3, "tr_heads": "all"},
+}
 
 
 # Figures (and the read-only shipped results) are cached with st.cache_resource: the cached
@@ -366,6 +382,7 @@ def _attention_panel(outs: dict) -> None:
 @st.fragment
 def _translate_panel(names: list[str]) -> None:
     st.subheader("Translate")
+    widgets.preset_buttons({k: v for k, v in PRESETS.items() if v["tr_model_a"] in names and v["tr_model_b"] in names})
     sentence = widgets.text_input("Sentence", DEFAULT_SENTENCE, key="tr_text", max_chars=2000)
     c1, c2 = st.columns(2)
     fast = _results().fast_name

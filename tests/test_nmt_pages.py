@@ -121,3 +121,18 @@ def test_attention_heads_figure_is_projector_sized():
     assert fig.layout.height >= rows * pa.CELL_PX * n
     one = pa.attention_heads(m, title="t", heads=[1], cols=1)
     assert len(one.data) == 1 and one.layout.height >= pa.CELL_PX * n
+
+
+def test_translation_presets_apply_and_switch_without_errors():
+    import pages.translation as page
+
+    at = run_page("translation")
+    for name in list(page.PRESETS)[::-1]:
+        at.button(key=f"preset::{name}").click().run()
+        assert not at.exception, (name, [e.value for e in at.exception])
+        values = page.PRESETS[name]
+        assert at.selectbox(key="tr_model_a").value == values["tr_model_a"]
+        assert at.selectbox(key="tr_model_b").value == values["tr_model_b"]
+    at.button(key="preset::2.1.3 longer than any training word").click().run()
+    assert at.selectbox(key="tr_word").value == "understatement"
+    assert "longer than any training word" in shown_text(at)

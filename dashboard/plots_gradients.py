@@ -125,7 +125,7 @@ def pascanu_figure(px) -> go.Figure:
     fig = figures.new_figure(x_title="depth l", y_title="log10 sigma_max(J^l)")
     fig.add_trace(go.Scatter(x=px.depths, y=_log10(px.log_sigma_max_Jl), name="measured: grows like 2^l",
                              mode="lines+markers", line=dict(color=figures.color(3), width=3)))
-    fig.add_trace(go.Scatter(x=px.depths, y=np.zeros(len(px.depths)), name="level 1 (rho(W) = 0 < 1 says: vanish)",
+    fig.add_trace(go.Scatter(x=px.depths, y=np.zeros(len(px.depths)), name="level 1 (arXiv v1 wording: rho(W) = 0 < 1, so vanish)",
                              mode="lines", line=dict(color=figures.color(7), dash="dot")))
     return fig
 

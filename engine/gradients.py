@@ -512,7 +512,7 @@ def jacobian_spectrum(
                     growth = 0.0
                 t += 1
                 if tracked:
-                    iters = 3 if t <= 50 else (POWER_ITERATIONS if track_every == 1 else 2)
+                    iters = 3 if t <= 50 else POWER_ITERATIONS
                     path[t], v = _power_step(A, log_scale, T, v, iters, acc, acc_scale)
             if dead:
                 break

@@ -214,7 +214,7 @@ def heatmap_panel(source: tuple, heads, n: int, key_prefix: str, caption: str) -
 
 @st.fragment
 def conv_panel(kind: str, n: int, seed: int, offset: float) -> None:
-    left, right = st.columns([1, 2])
+    right, left = st.columns([2, 1])  # figures first: above their controls on narrow screens
     mode = widgets.radio("Mode", ["kernel", "raw"], key="ra_mode", where=left, horizontal=True,
                          format_func=lambda m: {"kernel": "Kernel -> heads", "raw": "Raw p (edit scores)"}[m])
     text = widgets.text_input("Kernel w (3 to 7 taps, comma separated)", "2, 0, 1", key="ra_kernel", where=left,
@@ -314,7 +314,7 @@ def conv_panel(kind: str, n: int, seed: int, offset: float) -> None:
 
 @st.fragment
 def pool_panel(kind: str, n: int, seed: int, offset: float) -> None:
-    left, right = st.columns([1, 2])
+    right, left = st.columns([2, 1])  # figures first: above their controls on narrow screens
     k = widgets.slider("Half-width k (window 2k+1)", 1, 5, 1, key="ra_k", where=left)
     beta = widgets.select_slider("beta = W_Q W_K", BETAS, key="ra_beta", where=left, value=1,
                                  help="The write-up uses W_Q = W_K = 1, i.e. beta = 1.")
@@ -387,7 +387,7 @@ def pool_panel(kind: str, n: int, seed: int, offset: float) -> None:
              f"write-up, beta={beta:g}": f.writeup, f"write-up, beta={BIG_BETA:g}": g.writeup if same else None,
              f"shifted c={c_fail:g}, beta={beta:g}": f.shifted, f"shifted, beta={BIG_BETA:g}": g.shifted if same else None}
             for f, g in zip(fails, fails_big) for same in [bool(np.array_equal(f.window, g.window))]]), hide_index=True)
-        st.caption("Blank cells: that case's window is defined by beta itself (the near tie sits at gap 1/(beta x_i)).")
+        st.caption("Cells showing None: that case's window is defined by beta itself (the near tie sits at gap 1/(beta x_i)).")
         st.markdown("\n".join(f"- **{f.name}**: {f.comment}" for f in fails))
         st.caption(r"Within the write-up's layer (scalar weights, no bias) no parameters fix $x_i = 0$: "
                    r"$\alpha_{ij} = p_{i-j}$ there, so the output is a fixed average.")

@@ -68,8 +68,10 @@ def _layer_sigma_max(family: str, scale: float):
 
 
 def track_every(steps: int) -> int:
-    """Power steps for the sigma_max path: every step up to T = 500, then about 500 in all."""
-    return max(1, math.ceil(steps / 500))
+    """Power steps for the sigma_max path: every step up to T = 250, then about 250 points
+    (plus every step up to t = 50): a plot ~1000 px wide shows no more, and each power step
+    costs about as much as the step itself at N = 128."""
+    return max(1, math.ceil(steps / 250))
 
 
 def spectrum(n: int, steps: int, activation: str, family: str, scale: float, seed: int, tied: bool,
@@ -232,7 +234,7 @@ def render() -> None:
 @st.fragment
 def spectrum_panel() -> None:
     """Controls, sigma_max path, readouts, spectrum and Lyapunov exponents."""
-    controls, plot = st.columns([1, 2], gap="large")
+    plot, controls = st.columns([2, 1], gap="large")  # plot first: above its controls on narrow screens
     n = widgets.slider("Width N", 1, 128, 32, key="rnn_n", where=controls)
     steps = widgets.select_slider("Steps T (depth)", STEPS, key="rnn_steps", value=100, where=controls)
     activation = widgets.segmented_control("Activation", list(gradients.ACTIVATIONS), key="rnn_act",
@@ -433,12 +435,15 @@ def isometry_panel() -> None:
     depth = int(widgets.select_slider("Depth L", ISO_DEPTHS, key="rnn_iso_l", value=10, where=c2))
     iso = _isometry(nn, depth, 0)
     ui.show(_isometry_figure(nn, depth, 0), key="rnn_iso")
-    rows = [{"configuration": k, "mean sigma^2": round(r.mean, 4),
-             "variance / mean^2 (measured)": round(r.normalized_variance, 4),
-             "theory N -> inf (L/p or L(1-p)/p)": round(r.theory_variance, 4),
-             "finite-N estimate": round(r.finite_n_variance, 4) if math.isfinite(r.finite_n_variance) else None,
-             "largest possible (N - 1)": r.ceiling, "p": round(r.p, 3)} for k, r in iso.items()]
+    rows = [{"configuration": k, "mean σ²": f"{r.mean:.4g}",
+             "var / mean² measured": f"{r.normalized_variance:.4g}",
+             "theory N → ∞": f"{r.theory_variance:.4g}",
+             "finite-N estimate": f"{r.finite_n_variance:.4g}" if math.isfinite(r.finite_n_variance) else "Gaussian only",
+             "max (N − 1)": f"{r.ceiling:g}", "p": f"{r.p:.3f}"} for k, r in iso.items()]
     st.dataframe(rows, hide_index=True)
+    st.caption("Columns: variance / mean² of the squared singular values, measured; Pennington et al.'s N → ∞ "
+               "value (L/p Gaussian, L(1 − p)/p orthogonal); the finite-N estimate; the largest value N numbers "
+               "can have; p the active fraction.")
     ratio = depth / nn
     st.caption(rf"$L$ = {depth} layers, $N$ = {nn} ($L/N$ = {ratio:.3g}), at criticality. ReLU keeps only half its "
                r"units ($p = 1/2$), so the spread grows with depth even for orthogonal W; orthogonal tanh near "

@@ -81,7 +81,7 @@ def render() -> None:
 
 @st.fragment
 def chain_panel() -> None:
-    controls, plot = st.columns([1, 2], gap="large")
+    plot, controls = st.columns([2, 1], gap="large")  # plot first: above its controls on narrow screens
     activation = widgets.segmented_control("Activation", list(gradients.ACTIVATIONS[:3]), key="sn_act",
                                            default="relu", where=controls)
     mode = widgets.radio("Weights", ["per layer", "all equal"], key="sn_mode", where=controls, horizontal=True,

@@ -179,7 +179,7 @@ def render() -> None:
     names = list(PRESETS)
     widgets.preset_buttons({k: PRESETS[k] for k in names[:3]}, help=PRESET_HELP)
     widgets.preset_buttons({k: PRESETS[k] for k in names[3:]}, help=PRESET_HELP)
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4 = st.columns([1.4, 1, 0.8, 1])  # room for "random non-negative" in lecture mode
     kind = widgets.selectbox("Input", list(ra.INPUT_KINDS), key="ra_input", where=c1, index=2,
                              help="Sample sequences; all are >= 0 before the offset.")
     n = widgets.slider("Sequence length n", 16, 512, 128, key="ra_n", where=c2, step=16)

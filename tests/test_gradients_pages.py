@@ -200,3 +200,18 @@ def test_rnn_long_spectrum_runs_as_a_job_and_leaves_no_status_box(monkeypatch):
     assert metric(at, "sigma_max(J)")
     assert page.JOB_KEY not in at.session_state
     assert not at.get("status") and "Done" not in shown_text(at) and not at.success
+
+
+def test_rnn_panels_own_their_controls():
+    """Issue 12: every control lives in the one panel (fragment) that reads it, and the isometry
+    panel does not follow the spectrum's width N."""
+    at = run_page("rnn_jacobian", {"rnn_n": "64"})
+    frag = set(at.session_state["_gsl_fragment_keys"])
+    assert {"rnn_n", "rnn_steps", "rnn_act", "rnn_family", "rnn_seed", "rnn_tied", "rnn_iso_n", "rnn_iso_l",
+            "rnn_nn_k", "rnn_px_depth"} <= frag
+    assert "$N$ = 128" in shown_text(at)          # the isometry panel keeps its own N
+
+
+def test_single_neuron_controls_live_in_the_panel():
+    at = run_page("single_neuron")
+    assert {"sn_act", "sn_mode", "sn_x", "sn_layers", "sn_w1"} <= set(at.session_state["_gsl_fragment_keys"])

@@ -180,3 +180,11 @@ def test_preset_urls_reproduce_the_presets():
         assert "Ignored URL parameter" not in shown_text(by_url), name
         for m in by_button.metric:
             assert metric(by_url, m.label) == m.value, (name, m.label)
+
+
+def test_part_controls_live_in_their_panels():
+    """Issue 12: the shared input controls trigger a full rerun; each part's controls rerun only it."""
+    at = run_page(PAGE, POOL)
+    frag = set(at.session_state["_gsl_fragment_keys"])
+    assert {"ra_k", "ra_beta", "ra_construction", "ra_eps", "ra_pool_zoom"} <= frag
+    assert not {"ra_input", "ra_n", "ra_seed", "ra_offset", "ra_tab"} & frag

@@ -23,9 +23,13 @@ def main() -> None:
     run_audit()
     warm = time.perf_counter() - t0
     counts = Counter(c.verdict for c in checks)
+    shipped = sum(not c.computed_now for c in checks)
+    with open("/proc/loadavg") as f:
+        load = f.read().split()[0]
     print(f"write-up audit, {len(checks)} checks: cold {cold:.2f} s | second run in-process {warm:.2f} s "
-          f"| baseline: none (the page caches the result with st.cache_data)")
+          f"| baseline: none (the page caches the result with st.cache_data) | load average {load}")
     print("verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    print(f"sources: {len(checks) - shipped} computed now, {shipped} read (partly) from shipped runs")
 
 
 if __name__ == "__main__":

@@ -184,7 +184,7 @@ def draw_1_3_1(step, left, right):
         st.latex(pr.latex_effective(cmp.effective, r"\text{heads compute}\;\mathrm{out}_i"))
         right.metric("Conv max interior error", ui.fmt_number(cmp.max_abs_error, 3))
         ui.show(pr.kernel_figure(kernel, cmp.effective), key=step.key("fig"))
-    return {"ra_kernel": "2, 0, 1", "ra_mode": "Kernel -> heads", "ra_wq": "0.0", "ra_wk": "0.0",
+    return {"ra_tab": "Convolution (1.3.1)", "ra_kernel": "2, 0, 1", "ra_mode": "Kernel -> heads", "ra_wq": "0.0", "ra_wk": "0.0",
             "ra_method": "write-up's answer for [2, 0, 1]" if kind == "write-up" else "one head per sign group"}
 
 
@@ -208,7 +208,8 @@ def draw_1_3_2(step, left, right):
                  r"\,x_j \;\to\; \max_{|j-i|\le k} x_j \text{ only as } \beta x_i \to \infty")
         ui.show(pr.beta_curve_figure(curve, beta_now=float(beta), eps=eps,
                                      beta_needed=need.beta if need.achievable else None), key=step.key("fig"))
-    return {"ra_k": str(int(k)), "ra_beta": str(beta), "ra_eps": "0.01",
+    return {"ra_tab": "Max pooling (1.3.2)", "ra_input": "random non-negative", "ra_offset": "0.0",
+            "ra_k": str(int(k)), "ra_beta": str(beta), "ra_eps": "0.01",
             "ra_construction": "write-up: scores beta x_i x_j"}
 
 

@@ -98,7 +98,9 @@ def test_solve_conv_exact_on_interior_for_mixed_sign_kernels(length, data, seed,
 
 
 @FAST
-@given(kernel=st.lists(st.floats(0.0, 5.0), min_size=3, max_size=3) | st.lists(st.floats(-5.0, 0.0), min_size=5, max_size=5))
+# subnormal taps are rejected by design (issue 17), so the strategies exclude them
+@given(kernel=st.lists(st.floats(0.0, 5.0, allow_subnormal=False), min_size=3, max_size=3)
+       | st.lists(st.floats(-5.0, 0.0, allow_subnormal=False), min_size=5, max_size=5))
 def test_same_sign_kernels_take_one_head(kernel):
     assume(any(w != 0 for w in kernel))
     heads = ra.solve_conv(kernel)

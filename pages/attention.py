@@ -20,7 +20,7 @@ from engine import attention as att
 from engine import nmt
 from engine.nmt import assets as nassets
 from engine.nmt.steps import clean_word, layer_attention_steps
-from pages.translation import asset_problem, load_model
+from pages.translation import asset_problem, load_model, preset_query
 
 MAX_TOKENS = 12
 TEMPERATURES = [0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 100.0]
@@ -47,6 +47,11 @@ PRESETS = {
 # object is returned as is, never mutated (ui.show copies before lecture-mode scaling), while
 # st.cache_data would unpickle a go.Figure on every hit, which re-validates it (profiled:
 # ~0.1 s per figure on the loaded machine, half of a warm page run).
+
+def preset_urls() -> dict[str, str]:
+    """``{preset name: "/attention?..."}``: the URL that reopens each preset."""
+    return {name: "/attention?" + preset_query(v) for name, v in PRESETS.items()}
+
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _random_steps(tokens: tuple[str, ...], hidden: int, causal: bool, temperature: float, seed: int):

@@ -13,6 +13,7 @@ import streamlit as st
 from dashboard import plots_attention as pa
 from dashboard import ui, widgets
 from engine import positional as pos
+from pages.translation import preset_query
 
 BASES = [10.0, 100.0, 1000.0, 10000.0, 100000.0]
 VIEWS = ["Encodings", "Similarity vs distance", "Similarity matrices"]
@@ -28,6 +29,11 @@ PRESETS = {
 # object is returned as is, never mutated (ui.show copies before lecture-mode scaling), while
 # st.cache_data would unpickle a go.Figure on every hit, which re-validates it (profiled:
 # ~0.1 s per figure on the loaded machine, half of a warm page run).
+
+def preset_urls() -> dict[str, str]:
+    """``{preset name: "/positional-encodings?..."}``: the URL that reopens each preset."""
+    return {name: "/positional-encodings?" + preset_query(v) for name, v in PRESETS.items()}
+
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _tables(n_train: int, n_beyond: int, dim: int, base: float):

@@ -17,7 +17,9 @@ word's maps, figures by what they draw), so a rerun that changed nothing costs a
 
 from __future__ import annotations
 
+import urllib.parse
 import uuid
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
@@ -58,6 +60,29 @@ PRESETS = {
 # object is returned as is, never mutated (ui.show copies before lecture-mode scaling), while
 # st.cache_data would unpickle a go.Figure on every hit, which re-validates it (profiled:
 # ~0.1 s per figure on the loaded machine, half of a warm page run).
+
+def preset_query(values: dict, labels: dict[str, Callable] | None = None) -> str:
+    """The URL query string that reopens a preset: every preset key with the value as the
+    widget writes it to the URL (its displayed label; lists as repeated keys; booleans as
+    true/false). Used in the report / tour links; a test opens each one and checks the widgets."""
+    labels = labels or {}
+    pairs = []
+    for k, v in values.items():
+        fmt = labels.get(k, str)
+        for item in (v if isinstance(v, (list, tuple)) else [v]):
+            pairs.append((k, ("true" if item else "false") if isinstance(item, bool) else fmt(item)))
+    return urllib.parse.urlencode(pairs)
+
+
+KIND_LABELS = {"self": "self (decoder-only)", "cross": "cross (enc-dec)", "decoder": "decoder self (enc-dec)",
+               "encoder": "encoder self (enc-dec)"}
+PRESET_LABELS = {"tr_kinds": KIND_LABELS.__getitem__}
+
+
+def preset_urls() -> dict[str, str]:
+    """``{preset name: "/translation?..."}``."""
+    return {name: "/translation?" + preset_query(v, PRESET_LABELS) for name, v in PRESETS.items()}
+
 
 # ---------------------------------------------------------------------------
 # Cached engine calls (models once per process; results keyed by their inputs)
@@ -349,10 +374,8 @@ def _attention_panel(outs: dict) -> None:
                 "key tokens; each row sums to 1: $\\sum_j \\alpha_{ij} = 1$)")
     c1, c2, c3 = st.columns([2, 3, 2])
     pick = widgets.selectbox("Word", list(dict.fromkeys(words)), key="tr_word", where=c1)
-    kind_labels = {"self": "self (decoder-only)", "cross": "cross (enc-dec)", "decoder": "decoder self (enc-dec)",
-                   "encoder": "encoder self (enc-dec)"}
     kinds = widgets.multiselect("Attention", KIND_ORDER, key="tr_kinds", where=c2, default=["self", "cross"],
-                                format_func=lambda k: kind_labels[k],
+                                format_func=KIND_LABELS.__getitem__,
                                 help="Decoder-only models have one kind (causal self-attention); encoder-decoder "
                                      "models have three. Each model draws the kinds it has.")
     layer = widgets.segmented_control("Layer", [1, 2, 3, 4], key="tr_layer", where=c3, default=3, required=True,

@@ -1278,6 +1278,13 @@ def _fit_parametric(
                         f"counts (have {n.size} runs, {np.unique(n).size} sizes).")
         return nan_fit
     log_n, log_d, log_y = np.log(n), np.log(d), np.log(y)
+    with np.errstate(all="ignore"):
+        r_nd = float(np.corrcoef(log_n, log_d)[0, 1])
+    if not abs(r_nd) < 0.999:
+        problems.append("N and D move together in these runs (log-log correlation "
+                        f"{r_nd:.4f}): L(N, D) cannot tell the N term from the D term, so alpha and beta are not "
+                        "identified. Runs need several sizes at each budget.")
+        return nan_fit
     w = np.ones_like(log_y)
     starts = _start_grid(start_grid)
     f0 = np.empty(starts.shape[0])
@@ -1495,17 +1502,22 @@ def fit_best_per_budget(
     by = np.argsort(labels, kind="stable")
     starts = np.searchsorted(labels[by], np.arange(k + 1))
     groups = [by[starts[j]:starts[j + 1]] for j in range(k)]
+    problems = []
+    single = sum(g.size < 2 for g in groups)
+    if single:
+        problems.append(f"{single} budget(s) with a single run left out (nothing to compare it with).")
+    groups = [g for g in groups if g.size >= 2]
+    k = len(groups)
     best = np.array([g[np.argmin(y[g])] for g in groups], dtype=int)
     cb = np.array([10.0 ** np.mean(np.log10(c[g])) for g in groups])
     lcb = np.log10(cb) if k else np.zeros(0)
-    problems = []
     if k >= 2:
         a, b0 = _line_fit(lcb, np.log10(n[best]), np.ones(k))
         a, b0 = float(a), float(b0)
     else:
         a, b0 = math.nan, math.nan
         problems.append(f"only {k} budget(s): a line needs at least 2.")
-    fit = EnvelopeFit(cb, y[best] if k else np.zeros(0), n[best] if k else np.zeros(0), best, a,
+    fit = EnvelopeFit(cb if k else np.zeros(0), y[best] if k else np.zeros(0), n[best] if k else np.zeros(0), best, a,
                       10.0**b0 if math.isfinite(b0) else math.nan, int(c.size), "final losses (best run per budget)",
                       level=level, seed=seed, problems=problems)
     if n_boot > 0 and fit.ok:
@@ -1517,3 +1529,71 @@ def fit_best_per_budget(
         aa, bb = _line_fit(np.broadcast_to(lcb, logn.shape), logn, np.ones_like(logn))
         fit.exponents, fit.intercepts = aa, bb
     return fit
+
+
+# ---------------------------------------------------------------------------
+# Comparing the approaches; helpers for the audit
+# ---------------------------------------------------------------------------
+def law_curves(law: ParametricLaw, runs: RunTable, points: int = 8, noise: float = 0.0, seed: int = 0) -> CurveTable:
+    """Training curves implied by a law for ``runs``: L(N, D_t) at D_t = D t/points,
+    t = 1..points, plus Gaussian noise (no learning-rate schedule effects)."""
+    rng = np.random.default_rng(seed)
+    frac = np.arange(1, points + 1) / points
+    n = np.repeat(runs.params, points)
+    d = (runs.tokens[:, None] * frac[None, :]).ravel()
+    y = law.loss(n, d) + noise * rng.standard_normal(n.size)
+    return CurveTable(np.repeat(np.arange(runs.params.size), points), n, d, 6.0 * n * d, y, f"curves from {law.name}")
+
+
+def isoflop_optimum(law: ParametricLaw, flops: float) -> float:
+    """N_opt(C) of a law found numerically, independent of the closed form and of any fit:
+    bounded scalar minimisation of L(N, C/(6N)) over log10 N (scipy.optimize.minimize_scalar),
+    for checks that must not reuse the engine's own vertex formula (audit 2.3.2)."""
+    from scipy.optimize import minimize_scalar
+
+    c = float(flops)
+    centre = 0.5 * math.log10(c / 120.0)
+    res = minimize_scalar(lambda t: float(law.loss(10.0**t, c / (6 * 10.0**t))), bounds=(centre - 6, centre + 6),
+                          method="bounded", options={"xatol": 1e-10})
+    return float(10.0**res.x)
+
+
+@dataclass
+class ApproachSummary:
+    """One row of the three-approach comparison at a chosen budget C."""
+
+    name: str
+    exponent: float
+    exponent_low: float
+    exponent_high: float
+    params: float  # N_opt(C)
+    params_low: float
+    params_high: float
+    tokens: float  # D_opt(C) = C / (6 N_opt)
+    tokens_low: float
+    tokens_high: float
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return math.isfinite(self.exponent)
+
+
+def summarise_approach(name: str, fit, flops: float, level: float | None = None, note: str = "") -> ApproachSummary:
+    """Exponent a with its bootstrap interval, N_opt and D_opt at ``flops`` with theirs, for
+    any of IsoFlopFit (Approach 2), EnvelopeFit (Approach 1) or ParametricFit (Approach 3)."""
+    nan = math.nan
+    if fit is None or not fit.ok:
+        why = "; ".join(getattr(fit, "problems", []) or []) if fit is not None else ""
+        return ApproachSummary(name, *(nan,) * 9, note=note or why or "no fit")
+    c = float(flops)
+    if isinstance(fit, IsoFlopFit):
+        boot = fit.bootstrap
+        iv = boot.exponent_interval(level) if boot is not None else Interval(nan, nan, level or 0.8)
+        lo, hi = boot.params_interval([c], level) if boot is not None else (np.array([nan]), np.array([nan]))
+    else:
+        iv = fit.exponent_interval(level)
+        lo, hi = fit.params_interval([c], level)
+    n = float(fit.predict_params(c))
+    return ApproachSummary(name, float(fit.exponent), iv.low, iv.high, n, float(lo[0]), float(hi[0]), c / (6 * n),
+                           c / (6 * float(hi[0])), c / (6 * float(lo[0])), note)

@@ -237,6 +237,36 @@ def plan_sweep(
     return jobs, skipped
 
 
+def plan_isoflop(
+    budgets: Sequence[float],
+    hidden_sizes: Sequence[int],
+    *,
+    per_budget: int = 5,
+    centre: Callable[[float], float] | None = None,
+    num_layers: int = 2,
+    seed: int = 0,
+    dataset: str | None = None,
+    extra: dict | None = None,
+    count_params: Callable[[int, int], int] | None = None,
+    min_tokens: int = 1,
+) -> tuple[list[SweepJob], list[str]]:
+    """Like :func:`plan_sweep`, but each budget trains only the ``per_budget`` sizes closest
+    (in log N) to a guess of its optimum ``centre(C)`` (N), so every budget's sizes straddle
+    its optimum and small budgets do not pay for huge token counts of tiny models. Without
+    ``centre``, all sizes are used (the cross product)."""
+    jobs, skipped = plan_sweep(budgets, hidden_sizes, num_layers=num_layers, seed=seed, dataset=dataset, extra=extra,
+                               count_params=count_params, min_tokens=min_tokens)
+    if centre is None:
+        return jobs, skipped
+    out: list[SweepJob] = []
+    for c in sorted({j.budget for j in jobs}):
+        row = [j for j in jobs if j.budget == c]
+        target = math.log10(max(float(centre(c)), 1.0))
+        row.sort(key=lambda j: abs(math.log10(j.params) - target))
+        out.extend(sorted(row[:per_budget], key=lambda j: j.params))
+    return out, skipped
+
+
 def run_job(train_fn: Callable[[SweepJob], dict], job: SweepJob) -> SweepRun:
     """Run one job and turn its outcome (or its exception) into a :class:`SweepRun`."""
     t0 = time.perf_counter()
@@ -276,7 +306,7 @@ def _probe_address(address: str, timeout: float = RAY_PROBE_TIMEOUT_S) -> None:
                              "check the operator setting GSL_RAY_ADDRESS.") from exc
 
 
-def _ray_driver(jobs, address, num_cpus, train_fn, out) -> None:
+def _ray_driver(jobs, address, num_cpus, train_fn, out, initializer=None) -> None:
     """Body of the Ray driver process: ray.init, run the jobs as tasks, send each result.
 
     Runs in its own (spawned) process, so a cluster that fails (Ray's "Failed to connect to
@@ -285,6 +315,8 @@ def _ray_driver(jobs, address, num_cpus, train_fn, out) -> None:
     ("done", None).
     """
     try:
+        if initializer is not None:
+            initializer()
         import ray
 
         kwargs = dict(include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
@@ -388,7 +420,8 @@ def run_sweep(
             else:
                 pool.shutdown(wait=True)
     elif backend == "ray":
-        stopped = _run_ray(jobs, address, max_workers, train_fn, stop, on_process, connect_timeout_s, poll_s, _done)
+        stopped = _run_ray(jobs, address, max_workers, train_fn, stop, on_process, connect_timeout_s, poll_s, _done,
+                           initializer)
     else:
         raise ValueError(f"unknown backend {backend!r} (use 'local', 'ray' or 'serial')")
     res = SweepResult([r for r in results if r is not None], backend, time.perf_counter() - t0, list(skipped))
@@ -417,7 +450,8 @@ def _kill_pool(pool) -> None:
             pass
 
 
-def _run_ray(jobs, address, max_workers, train_fn, stop, on_process, connect_timeout_s, poll_s, done_fn) -> str:
+def _run_ray(jobs, address, max_workers, train_fn, stop, on_process, connect_timeout_s, poll_s, done_fn,
+             initializer=None) -> str:
     import multiprocessing as mp
     import queue as queue_mod
 
@@ -431,7 +465,7 @@ def _run_ray(jobs, address, max_workers, train_fn, stop, on_process, connect_tim
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
     proc = ctx.Process(target=_ray_driver, args=(list(jobs), addr, max_workers or min(2, os.cpu_count() or 1),
-                                                 train_fn, out), daemon=True)
+                                                 train_fn, out, initializer), daemon=True)
     proc.start()
     if on_process is not None:
         on_process(proc)

@@ -56,7 +56,7 @@ def test_bad_rows_are_named_and_the_rest_fitted(monkeypatch):
     assert "Row 6: params must be positive" in text
     assert "Row 29: duplicate" in text
     assert "row 30" in text and "only 1 run" in text
-    assert abs(float(metric(at, "Exponent a")) - sc.HOFFMANN_2022.exponent) < 0.03
+    assert abs(float(metric(at, "Exponent a · A2")) - sc.HOFFMANN_2022.exponent) < 0.03
 
 
 def test_missing_column_is_a_clear_error(monkeypatch):
@@ -74,3 +74,35 @@ def test_single_budget_upload(monkeypatch):
 def test_not_a_csv(monkeypatch):
     at = _run_upload(monkeypatch, "\x00\x01garbage,\n\"unterminated")
     assert at.error  # a message, not a traceback
+
+
+def test_nonpositive_nan_and_non_monotone_rows(monkeypatch):
+    """Zero/negative FLOPs, NaN loss and a budget whose losses fall monotonically (no minimum
+    inside): each is named, the remaining budgets are fitted by every approach."""
+    df = _good_frame().astype(object)
+    df.loc[0, "C"] = 0.0
+    df.loc[1, "C"] = -5.0
+    df.loc[3, "loss"] = "nan"
+    mono = pd.DataFrame({"C": [1e22] * 4, "N": [1e9, 2e9, 4e9, 8e9], "loss": [2.4, 2.3, 2.2, 2.1]})
+    at = _run_upload(monkeypatch, _csv(pd.concat([df, mono], ignore_index=True)))
+    text = shown_text(at)
+    assert "Rows 1, 2: flops must be positive" in text
+    assert "Row 4: loss is missing" in text
+    assert "outside the sampled range" in text or "opens downward" in text
+    for k in (1, 2, 3):
+        assert metric(at, f"Exponent a · A{k}")
+
+
+def test_row_cap_keeps_the_first_rows_with_a_message(monkeypatch):
+    monkeypatch.setenv("GSL_MAX_UPLOAD_ROWS", "20")
+    from dashboard import settings
+
+    settings.max_upload_rows.cache_clear()
+    try:
+        at = _run_upload(monkeypatch, _csv(_good_frame()))
+        text = shown_text(at)
+        assert "more than 20 rows" in text and "GSL_MAX_UPLOAD_ROWS" in text
+        assert metric(at, "Exponent a · A2")  # 20 rows = 2 full budgets + part of a third: still fitted
+    finally:
+        monkeypatch.delenv("GSL_MAX_UPLOAD_ROWS")
+        settings.max_upload_rows.cache_clear()

@@ -18,6 +18,8 @@ from dashboard import figures
 
 LN10 = math.log(10.0)
 MODEL_LABELS = {"rnn_tanh": "tanh RNN", "rnn_relu": "ReLU RNN", "lstm": "LSTM", "gru": "GRU"}
+BOUND_COLOR = "#8c8c8c"  # prod_t sigma_max(J_t)
+WEIGHT_BOUND_COLOR = "#000000"  # (gamma sigma_max(W_hh))^k
 MODEL_COLORS = {"rnn_tanh": figures.color(3), "rnn_relu": figures.color(4), "lstm": figures.color(0),
                 "gru": figures.color(2)}
 
@@ -36,6 +38,15 @@ def _log10_norm(a) -> np.ndarray:
 def _ln_to_log10(a) -> np.ndarray:
     a = np.asarray(a, dtype=float) / LN10
     return np.where(np.isfinite(a), a, np.nan)
+
+
+def _hline_log(fig: go.Figure, y: float, text: str, color: str, dash: str, position: str = "top") -> None:
+    """A horizontal line with its label on a log-y axis (plotly's add_hline annotation misplaces
+    labels on log axes, so the label is placed by hand at log10(y))."""
+    fig.add_hline(y=y, line=dict(color=color, dash=dash, width=2))
+    fig.add_annotation(x=1.0, xref="x domain", xanchor="right", y=math.log10(y), yref="y",
+                       yanchor="bottom" if position == "top" else "top", text=text, showarrow=False,
+                       font=dict(color=color))
 
 
 def loss_figure(result) -> go.Figure:
@@ -58,11 +69,9 @@ def loss_figure(result) -> go.Figure:
                 line=dict(color=c, width=3), marker=dict(size=5),
                 hovertemplate=f"{_label(kind)}<br>step %{{x}}<br>held-out loss %{{y:.4g}}<extra></extra>"))
     base_name = "predict the mean: 1/6" if cfg.task == "adding" else f"uniform guess: ln {cfg.alphabet}"
-    fig.add_hline(y=result.baseline, line=dict(color="gray", dash="dash", width=2),
-                  annotation_text=base_name, annotation_position="top right")
+    _hline_log(fig, result.baseline, base_name, "gray", "dash")
     if cfg.target_loss is not None and cfg.task == "adding":
-        fig.add_hline(y=cfg.target_loss, line=dict(color=figures.color(2), dash="dot", width=1.5),
-                      annotation_text=f"target {cfg.target_loss:g}", annotation_position="bottom right")
+        _hline_log(fig, cfg.target_loss, f"target {cfg.target_loss:g}", figures.color(2), "dot")
     return fig
 
 
@@ -130,12 +139,12 @@ def spectrum_figure(history) -> go.Figure:
             hovertemplate="k=%{x}<br>log10 sigma_max=%{y:.4g}<extra></extra>"), row=1, col=1)
         fig.add_trace(go.Scatter(
             x=k, y=_ln_to_log10(spec.log_product_bound_path), mode="lines", name=f"prod sigma_max(J_t) {name}",
-            line=dict(color=figures.color(1), dash=dash, width=1.5), legendgroup=which,
+            line=dict(color=BOUND_COLOR, dash=dash, width=1.5), legendgroup=which,
             hovertemplate="k=%{x}<br>log10 prod sigma_max(J_t)=%{y:.4g}<extra></extra>"), row=1, col=1)
         if spec.log_weight_bound_path is not None:
             fig.add_trace(go.Scatter(
                 x=k, y=_ln_to_log10(spec.log_weight_bound_path), mode="lines",
-                name=f"(gamma sigma_max(W_hh))^k {name}", line=dict(color=figures.color(7), dash=dash, width=1.5),
+                name=f"(gamma sigma_max(W_hh))^k {name}", line=dict(color=WEIGHT_BOUND_COLOR, dash=dash, width=1.5),
                 legendgroup=which,
                 hovertemplate="k=%{x}<br>log10 bound=%{y:.4g}<extra></extra>"), row=1, col=1)
         lsv = _ln_to_log10(spec.log_singular_values)
@@ -144,14 +153,13 @@ def spectrum_figure(history) -> go.Figure:
             line=dict(color=c, dash=dash, width=2), marker=dict(size=4), legendgroup=which, showlegend=False,
             hovertemplate="i=%{x}<br>log10 sigma_i=%{y:.4g}<extra></extra>"), row=1, col=2)
         if spec.log_weight_bound is not None:
-            fig.add_hline(y=spec.log_weight_bound / LN10, line=dict(color=figures.color(7), dash=dash, width=1.2),
+            fig.add_hline(y=spec.log_weight_bound / LN10, line=dict(color=WEIGHT_BOUND_COLOR, dash=dash, width=1.2),
                           row=1, col=2)
     fig.update_xaxes(title_text="k (steps back from s_(k+1) to s_1)", row=1, col=1)
     fig.update_yaxes(title_text="log10 sigma_max", row=1, col=1)
     fig.update_xaxes(title_text="index i (descending)", row=1, col=2)
     fig.update_yaxes(title_text="log10 sigma_i", row=1, col=2)
-    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0),
-                      margin=dict(t=40, b=120), height=430)
+    fig.update_layout(margin=dict(t=40), height=470)
     return fig
 
 
@@ -195,10 +203,9 @@ def benchmark_figure(bench: dict) -> go.Figure:
             x=run["curve_seconds"], y=run["curve_mse"], mode="lines+markers", name=_label(kind),
             line=dict(color=MODEL_COLORS.get(kind, figures.color(i)), width=2.5), marker=dict(size=4),
             hovertemplate=f"{_label(kind)}<br>%{{x:.1f}} s<br>MSE %{{y:.4g}}<extra></extra>"))
-    fig.add_hline(y=1 / 6, line=dict(color="gray", dash="dash"), annotation_text="1/6 baseline",
-                  annotation_position="top right")
-    fig.add_hline(y=bench.get("target_mse", 0.01), line=dict(color=figures.color(2), dash="dot"),
-                  annotation_text=f"target {bench.get('target_mse', 0.01):g}", annotation_position="bottom right")
+    _hline_log(fig, 1 / 6, "predict the mean: 1/6", "gray", "dash")
+    target = bench.get("target_mse", 0.01)
+    _hline_log(fig, target, f"target {target:g}", figures.color(2), "dot")
     if bench.get("time_limit_s"):
         fig.add_vline(x=bench["time_limit_s"], line=dict(color="gray", dash="dot"),
                       annotation_text=f"{bench['time_limit_s']:g} s", annotation_position="top left")

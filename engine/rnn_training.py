@@ -33,7 +33,7 @@ parameter gradient norm before clipping and whether clipping fired.
 Recurrent Jacobian along a real input (write-up 1.2.1): J_t = d s_{t+1} / d s_t,
 t = 1..T-1, evaluated on the states of one held-out sequence; for the tanh RNN
 J_t = diag(1 - h_{t+1}^2) W_hh (relu: diag(1[pre_{t+1} > 0]) W_hh); for LSTM/GRU
-J_t = jacrev(cell)(s_t) (torch.func). The log singular values of
+J_t = d cell(x_{t+1}, s_t) / d s_t by autograd (one batched backward pass for all t). The log singular values of
 d s_T / d s_1 = J_{T-1} ... J_1 come from :func:`engine.gradients.jacobian_spectrum` fed with
 the stack of per-step matrices (activation "linear", so the engine applies each J_t exactly
 as given, with its blocked QR in log space). Bounds drawn: the product bound
@@ -246,7 +246,8 @@ class TrainingConfig:
     ``time_budget_s``: stop after this much wall time (None: run all ``steps``).
     ``target_loss``: record the first evaluation step whose held-out loss is below it.
     ``spectrum_every_s``: recompute the "now" Jacobian spectrum at most this often while
-    training (None: only at the start and the end).
+    training, and no more often than keeps it under ~10 % of the time (None: only at the start
+    and the end).
     """
 
     task: str = "adding"
@@ -401,9 +402,12 @@ def recurrent_jacobians(model: RecurrentNet, x: torch.Tensor) -> np.ndarray:
     """Stack (T-1, d, d), float64, of J_t = d s_{t+1} / d s_t along one sequence x (T, D).
 
     tanh RNN: J_t = diag(1 - h_{t+1}^2) W_hh; ReLU RNN: diag(1[W_ih x_{t+1} + W_hh h_t + b > 0]) W_hh;
-    LSTM (s = (h, c), d = 2N) and GRU (s = h): torch.func.jacrev of the cell at (x_{t+1}, s_t).
+    LSTM (s = (h, c), d = 2N) and GRU (s = h): reverse-mode autograd of the cell at (x_{t+1}, s_t),
+    all steps and output components in one batched backward pass (the same numbers as
+    ``torch.func.jacrev`` per step, without its start-up cost).
     """
     x = x.detach().to(model.head.weight.dtype)
+    T = x.shape[0]
     states = model.states(x.unsqueeze(0))
     if model.kind in ("rnn_tanh", "rnn_relu"):
         W = model.cell.weight_hh.detach().double()
@@ -414,23 +418,28 @@ def recurrent_jacobians(model: RecurrentNet, x: torch.Tensor) -> np.ndarray:
             D = (H[1:] > 0).double()
         return (D[:, :, None] * W[None]).numpy()
     N = model.hidden
-    cell = model.cell
-
+    d = model.state_dim
+    n = T - 1
+    if n <= 0:
+        return np.zeros((0, d, d))
+    # All T-1 Jacobians in one batched forward/backward: row (t, i) of the batch is a copy of
+    # s_t; back-propagating the sum over rows of output component i of row (t, i) gives
+    # row i of J_t in that row's input gradient (rows do not interact).
     if model.kind == "lstm":
-        def f(s, xt):
-            h, c = cell(xt[None], (s[None, :N], s[None, N:]))
-            return torch.cat([h[0], c[0]])
-
         S = torch.stack([torch.cat([h[0], c[0]]) for h, c in states])
     else:
-        def f(s, xt):
-            return cell(xt[None], s[None])[0]
-
         S = torch.stack([s[0] for s in states])
-    jac = torch.func.vmap(torch.func.jacrev(f, argnums=0))
-    with torch.no_grad():
-        J = jac(S[:-1].detach(), x[1:])
-    return J.double().numpy()
+    S_rep = S[:-1].detach().unsqueeze(1).expand(n, d, d).reshape(n * d, d).clone().requires_grad_(True)
+    X_rep = x[1:].unsqueeze(1).expand(n, d, x.shape[1]).reshape(n * d, x.shape[1])
+    with torch.enable_grad():
+        if model.kind == "lstm":
+            h, c = model.cell(X_rep, (S_rep[:, :N], S_rep[:, N:]))
+            out = torch.cat([h, c], dim=1)
+        else:
+            out = model.cell(X_rep, S_rep)
+        pick = torch.arange(d).repeat(n)
+        (g,) = torch.autograd.grad(out[torch.arange(n * d), pick].sum(), S_rep)
+    return g.reshape(n, d, d).detach().double().numpy()
 
 
 def recurrent_spectrum(model: RecurrentNet, x: torch.Tensor, step: int = 0) -> RecurrentSpectrum:
@@ -453,7 +462,7 @@ def recurrent_spectrum(model: RecurrentNet, x: torch.Tensor, step: int = 0) -> R
         act = "tanh" if model.kind == "rnn_tanh" else "relu"
         weight_path = np.array([gradients.log_sigma_max_bound(W, k, act) for k in range(steps + 1)])
     method = ("diag(phi'(pre_{t+1})) W_hh" if model.kind in ("rnn_tanh", "rnn_relu")
-              else "torch.func.jacrev of the cell")
+              else "autograd of the cell (batched over t)")
     return RecurrentSpectrum(
         model=model.kind, step=int(step), T=T, state_dim=d,
         log_singular_values=spec.log_singular_values,
@@ -473,7 +482,9 @@ class ModelHistory:
     """What one model recorded. Index convention: row i of ``grad_h`` is training step
     ``grad_h_steps[i]`` (1-based); column t-1 is ||dL/dh_t||, t = 1..T (NaN/0 where it underflowed
     float32). ``loss[i]`` is the training loss of step i+1 on its fresh batch; ``eval_steps`` /
-    ``eval_loss`` the held-out loss (a fixed batch) at those steps (step 0 = at initialisation).
+    ``eval_loss`` the held-out loss (a fixed batch) at those steps (step 0 = at initialisation);
+    ``eval_seconds`` the wall time and ``eval_cpu_seconds`` the CPU time of the training thread
+    (``time.thread_time``, insensitive to other processes' load) since training began.
     ``status``: "training", "done", "diverged" (loss or gradient not finite), "stopped".
     """
 
@@ -485,6 +496,8 @@ class ModelHistory:
     grad_h_steps: np.ndarray
     eval_steps: np.ndarray
     eval_loss: np.ndarray
+    eval_seconds: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    eval_cpu_seconds: np.ndarray = field(default_factory=lambda: np.zeros(0))
     status: str = "training"
     message: str = ""
     steps_to_target: int | None = None
@@ -538,6 +551,8 @@ class _Recorder:
         self.n = 0
         self.eval_steps: list[int] = []
         self.eval_loss: list[float] = []
+        self.eval_seconds: list[float] = []
+        self.eval_cpu: list[float] = []
         self.status = "training"
         self.message = ""
         self.steps_to_target: int | None = None
@@ -555,6 +570,7 @@ class _Recorder:
             model=self.kind, loss=self.loss[:n].copy(), grad_norm=self.gnorm[:n].copy(),
             clipped=self.clipped[:n].copy(), grad_h=self.grad_h[rows].copy(), grad_h_steps=rows + 1,
             eval_steps=np.array(self.eval_steps, dtype=int), eval_loss=np.array(self.eval_loss),
+            eval_seconds=np.array(self.eval_seconds), eval_cpu_seconds=np.array(self.eval_cpu),
             status=self.status, message=self.message, steps_to_target=self.steps_to_target,
             seconds_to_target=self.seconds_to_target,
             spectrum_init=self.spectrum_init, spectrum_now=self.spectrum_now,
@@ -627,6 +643,7 @@ def train(
     """
     validate_config(cfg, memory_limit_bytes=memory_limit_bytes)
     t0 = time.perf_counter()
+    c0 = time.thread_time()
     data_gen = torch.Generator().manual_seed(int(cfg.seed) * 7919 + 1)
     eval_gen = torch.Generator().manual_seed(int(cfg.seed) * 7919 + 2)
     x_eval, y_eval = _make_batch(cfg, cfg.eval_batch, eval_gen)
@@ -645,6 +662,8 @@ def train(
         r = recs[k]
         r.eval_steps.append(step)
         r.eval_loss.append(v)
+        r.eval_seconds.append(time.perf_counter() - t0)
+        r.eval_cpu.append(time.thread_time() - c0)
         if (cfg.target_loss is not None and r.steps_to_target is None and math.isfinite(v)
                 and v < cfg.target_loss):
             r.steps_to_target = step
@@ -668,11 +687,14 @@ def train(
         return TrainingResult(cfg, {k: r.history(rows) for k, r in recs.items()}, baseline, loss_name,
                               time.perf_counter() - t0, step, reason, list(messages))
 
+    if progress is not None:
+        progress(0.0, "initialising the models and their Jacobian spectra", result=snapshot(0, "running"))
     for k in cfg.models:
         evaluate(k, 0)
     spectra(0, initial=True)
     last_report = -math.inf
     last_spec = time.perf_counter()
+    spec_wait = cfg.spectrum_every_s or 0.0
     reason = "finished"
     step = 0
     if progress is not None:
@@ -723,9 +745,11 @@ def train(
             reason = "all diverged"
             break
         now = time.perf_counter()
-        if cfg.spectrum_every_s is not None and now - last_spec > cfg.spectrum_every_s:
+        if cfg.spectrum_every_s is not None and now - last_spec > spec_wait:
             spectra(step)
             last_spec = time.perf_counter()
+            # keep the live spectrum under ~10 % of the training time
+            spec_wait = max(cfg.spectrum_every_s, 10.0 * (last_spec - now))
         if progress is not None and now - last_report >= report_every_s:
             frac = step / cfg.steps
             if cfg.time_budget_s:

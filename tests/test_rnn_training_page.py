@@ -86,3 +86,19 @@ def test_too_long_sequence_for_memory_gets_a_clear_message():
     assert "Cannot train this configuration" in err and "memory" in err
     assert "gtt_job" not in at.session_state
     assert at.select_slider(key="gtt_T").value == 500  # nothing the user chose is lost
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_tiny_training_run_live_and_done(streamlit_server, page):
+    from conftest import screenshot, wait_for_app
+
+    page.set_viewport_size({"width": 1400, "height": 4000})
+    page.goto(f"{streamlit_server}/gradients-through-time?gtt_T=10&gtt_hidden=8&gtt_batch=16&gtt_steps=50")
+    wait_for_app(page)
+    page.get_by_role("button", name="Train").click()
+    page.wait_for_selector("text=ended: finished", timeout=300_000)
+    wait_for_app(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 6  # loss, 2 heatmaps, profile, spectra, clip
+    screenshot(page, "gradients_through_time_done")

@@ -109,9 +109,9 @@ def render() -> None:
     i = tour.STEP_IDS.index(step_id)
     buttons = top[1].columns(2)
     buttons[0].button("Previous", key=PREV_KEY, on_click=_go, args=(-1,), disabled=i == 0, width="stretch",
-                      icon=":material/arrow_back:", help="Also ArrowLeft or PageUp")
+                      icon=":material/arrow_back:")
     buttons[1].button("Next", key=NEXT_KEY, on_click=_go, args=(1,), disabled=i == len(tour.STEP_IDS) - 1,
-                      width="stretch", icon=":material/arrow_forward:", help="Also ArrowRight or PageDown")
+                      width="stretch", icon=":material/arrow_forward:")
     st.progress((i + 1) / len(tour.STEP_IDS), text=f"Step {i + 1} of {len(tour.STEP_IDS)}")
     st.session_state["_tour_shown"] = step_id
     st.html(KEYBOARD_JS, unsafe_allow_javascript=True)

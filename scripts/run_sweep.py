@@ -11,6 +11,8 @@ The shipped results (assets/scaling/sweep_piglatin.csv, with a .json of the sett
 come from this script; the scaling page reads them so it opens instantly. The loss curve
 of every run (validation loss at each evaluation) goes to ``<out>_curves.csv`` (Approach 1).
 ``--dry-run`` prints the plan (runs, tokens and an estimated time) without training.
+``--replay assets/scaling/sweep_piglatin.json --out X.csv`` re-runs every recorded call in order
+(the shipped sweep was built one budget per call, one worker, under ``nice``).
 """
 
 from __future__ import annotations
@@ -52,9 +54,14 @@ def main(argv=None) -> int:
     ap.add_argument("--tokens-per-second", type=float, default=20_000.0,
                     help="throughput assumed by --dry-run for its time estimate (one worker)")
     ap.add_argument("--dry-run", action="store_true", help="print the plan (runs, tokens, estimated time) and exit")
+    ap.add_argument("--replay", type=Path, default=None,
+                    help="re-run every call recorded in a sweep's .json (e.g. assets/scaling/sweep_piglatin.json), "
+                         "in order, writing to --out: regenerates a shipped sweep")
     ap.add_argument("--append", action="store_true",
                     help="add these runs to an existing --out (e.g. one more budget); settings are logged per call")
     args = ap.parse_args(argv)
+    if args.replay is not None:
+        return replay(args.replay, args.out, args.dry_run)
 
     count = None if args.trainer == "nmt" else sw.transformer_params
     extra = {k: v for k, v in (("lr", args.lr), ("num_heads", args.heads), ("evals_per_epoch", args.evals_per_epoch))
@@ -115,6 +122,36 @@ def main(argv=None) -> int:
         iv = fit.bootstrap.exponent_interval()
         print(f"N_opt = {fit.coefficient:.3g} C^{fit.exponent:.3f} (80% CI a in [{iv.low:.3f}, {iv.high:.3f}]); "
               f"N_opt(1e15) = {fit.predict_params(1e15):.3g}")
+    return 0
+
+
+OPTION_NAMES = {"budgets": "--budgets", "hidden_sizes": "--hidden-sizes", "layers": "--layers", "dataset": "--dataset",
+                "seed": "--seed", "backend": "--backend", "address": "--address", "workers": "--workers",
+                "trainer": "--trainer", "lr": "--lr", "heads": "--heads", "evals_per_epoch": "--evals-per-epoch"}
+
+
+def replay_argv(call: dict, out: Path, first: bool) -> list[str]:
+    """The command-line arguments that repeat one recorded call."""
+    argv = ["--out", str(out)]
+    for key, opt in OPTION_NAMES.items():
+        value = call.get(key)
+        if value is None:
+            continue
+        argv += [opt] + ([f"{v:g}" if isinstance(v, float) else str(v) for v in value] if isinstance(value, list)
+                         else [f"{value:g}" if isinstance(value, float) else str(value)])
+    if not first:
+        argv.append("--append")
+    return argv
+
+
+def replay(meta_path: Path, out: Path, dry_run: bool = False) -> int:
+    calls = json.loads(Path(meta_path).read_text()).get("calls", [])
+    for i, call in enumerate(calls):
+        argv = replay_argv(call, out, first=i == 0) + (["--dry-run"] if dry_run else [])
+        print("scripts/run_sweep.py " + " ".join(argv), flush=True)
+        rc = main(argv)
+        if rc:
+            return rc
     return 0
 
 

@@ -176,3 +176,23 @@ def test_run_sweep_script_writes_and_appends(tmp_path):
     assert len(df) == 12 and sorted(df["budget"].unique()) == [1e10, 1e11, 1e12]
     meta = json.loads(out.with_suffix(".json").read_text())
     assert [c["budgets"] for c in meta["calls"]] == [[1e10, 1e11], [1e12]]
+
+
+def test_run_sweep_script_replays_its_json(tmp_path):
+    import sys
+
+    import pandas as pd
+
+    sys.path.insert(0, str(sc.ASSETS.parents[1] / "scripts"))
+    import run_sweep
+
+    out = tmp_path / "s.csv"
+    base = ["--trainer", "law", "--backend", "serial", "--layers", "2", "--out", str(out)]
+    assert run_sweep.main(base + ["--budgets", "1e10", "--hidden-sizes", "8", "16", "32"]) == 0
+    assert run_sweep.main(base + ["--budgets", "1e11", "--hidden-sizes", "16", "32", "64", "--append"]) == 0
+    again = tmp_path / "again.csv"
+    assert run_sweep.main(["--replay", str(out.with_suffix(".json")), "--out", str(again)]) == 0
+    a, b = pd.read_csv(out), pd.read_csv(again)
+    assert a["val_loss"].tolist() == b["val_loss"].tolist() and a["budget"].tolist() == b["budget"].tolist()
+    curves = pd.read_csv(tmp_path / "again_curves.csv")
+    assert sorted(curves["run"].unique()) == list(range(len(b)))  # appended runs keep their own ids

@@ -48,3 +48,20 @@ def test_bad_query_param_shows_notice(streamlit_server, page):
     assert "Ignored URL parameter" in body and "lecture=maybe" in body
     assert "Ignored unknown URL parameter" in body and "bogus" in body
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_home_path_opens_home(streamlit_server, page):
+    """``/home`` is Home, not a "Page not found" dialog (issue 14)."""
+    _open(page, streamlit_server + "/home")
+    assert page.locator('[role="dialog"]').count() == 0
+    assert "Gradient & Scaling Lab" in page.locator("h1").first.inner_text()
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_url_markdown_is_shown_as_text(streamlit_server, page):
+    """A URL value with markdown is shown literally in the notice: no link, no image (issue 17)."""
+    _open(page, streamlit_server + "/?lecture=%60x%60%20%5Bphish%5D(http%3A%2F%2Fexample.com%2Fp)"
+                                   "%20!%5Bt%5D(http%3A%2F%2Fexample.com%2Ft.png)")
+    main = page.locator('[data-testid="stMain"]')
+    assert "[phish](http://example.com/p)" in main.inner_text()
+    assert main.locator('a[href*="example.com"], img[src*="example.com"]').count() == 0

@@ -67,7 +67,36 @@ def test_scale_fonts_enlarges_and_copies():
     assert fig.layout.font.size == figures.BASE_FONT_SIZE
 
 
+def test_scale_fonts_enlarges_every_font():
+    fig = figures.heatmap([[1, 2], [3, 4]], colorbar_title="value", text_fmt=".1f", title="t", x_title="x")
+    fig.add_annotation(text="note", font=dict(size=10))
+    fig.update_layout(legend=dict(font=dict(size=11)), xaxis=dict(tickfont=dict(size=9)))
+    fig.data[0].update(textfont=dict(size=8), colorbar=dict(tickfont=dict(size=7), title=dict(font=dict(size=12))))
+    big = figures.scale_fonts(fig, 1.5)
+    assert big.layout.font.size == figures.BASE_FONT_SIZE * 1.5
+    assert big.layout.annotations[0].font.size == 15
+    assert big.layout.legend.font.size == 16.5
+    assert big.layout.xaxis.tickfont.size == 13.5
+    assert big.data[0].textfont.size == 12
+    assert big.data[0].colorbar.tickfont.size == 10.5 and big.data[0].colorbar.title.font.size == 18
+    assert big.layout.hoverlabel.font.size >= 13 * 1.5
+    assert fig.layout.annotations[0].font.size == 10  # the original is untouched
+
+
+def test_default_legend_sits_below_the_plot_and_long_legends_are_grouped():
+    fig = figures.new_figure(title="t", x_title="x", y_title="y")
+    assert fig.layout.legend.yref == "container" and fig.layout.legend.y == 0
+    assert fig.layout.legend.yanchor == "bottom" and fig.layout.legend.orientation == "h"
+    for i in range(14):
+        fig.add_scatter(x=[0, 1], y=[i, i], name=f"h={8 * (i % 4 + 1)} seed {i}")
+    figures.fit_legend(fig, group_by={t.name: t.name.split()[0] for t in fig.data})
+    assert fig.layout.legend.groupclick == "togglegroup"
+    assert {t.legendgroup for t in fig.data} == {"h=8", "h=16", "h=24", "h=32"}
+    assert fig.layout.height > 420
+
+
 def test_plot_config_exports_png_2x_and_svg():
+    assert figures.plot_config("png")["displayModeBar"] == "hover"
     assert figures.plot_config("png")["toImageButtonOptions"] == {
         "format": "png", "filename": "gradient-scaling-lab", "scale": 2}
     assert figures.plot_config("svg")["toImageButtonOptions"]["format"] == "svg"

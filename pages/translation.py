@@ -316,14 +316,18 @@ def _train_panel() -> None:
     st.subheader("Train one now")
     cap = train_cap_s()
     with st.form("tr_train_form", border=True):
-        cols = st.columns(5)
+        cols = st.columns(3)
         arch = widgets.selectbox("Architecture", ["decoder", "encdec"], key="tr_arch", where=cols[0],
                                  format_func=lambda a: {"decoder": "decoder-only", "encdec": "encoder-decoder"}[a])
-        hidden = widgets.select_slider("Hidden size", [16, 32, 64, 128], key="tr_hidden", where=cols[1], value=64)
-        layers = widgets.slider("Layers", 1, 4, 3, key="tr_layers", where=cols[2])
-        dataset = widgets.selectbox("Dataset", ["tiny", "small", "large"], key="tr_dataset", where=cols[3], index=1)
-        epochs = widgets.slider("Epochs", 1, 30, 20, key="tr_epochs", where=cols[4])
-        go = st.form_submit_button("Train", key="tr_train", type="primary", icon=":material/model_training:")
+        dataset = widgets.selectbox("Dataset", ["tiny", "small", "large"], key="tr_dataset", where=cols[1], index=1,
+                                    help="Training words: tiny 400, small 4,000, large 16,000.")
+        hidden = widgets.select_slider("Hidden size", [16, 32, 64, 128], key="tr_hidden", where=cols[2], value=64)
+        cols = st.columns(3)
+        layers = widgets.slider("Layers", 1, 4, 3, key="tr_layers", where=cols[0])
+        epochs = widgets.slider("Epochs", 1, 30, 20, key="tr_epochs", where=cols[1])
+        cols[2].write("")
+        go = cols[2].form_submit_button("Train", key="tr_train", type="primary", icon=":material/model_training:",
+                                        width="stretch")
     running = False
     job_id = st.session_state.get(JOB_KEY)
     if job_id:
@@ -438,11 +442,15 @@ def _translate_panel(names: list[str]) -> None:
         col.metric("words matching the Pig Latin rule", f"{n_ok} / {n_words}")
         for n in tr.notes:
             col.text(n)
-        col.dataframe(pd.DataFrame([{"typed": w.source, "model": w.model_output, "rule": w.expected,
-                                     "match": "yes" if w.correct else "no"} for w in tr.words if w.word]),
-                      hide_index=True)
     if not outs:
         return
+    # one word table for both models, full width (two side-by-side tables overflowed in lecture mode)
+    first = next(iter(outs.values()))[1]
+    table = {"typed": [w.source for w in first.words if w.word], "rule": [w.expected for w in first.words if w.word]}
+    for name, (_, tr) in outs.items():
+        table[name] = [w.model_output + ("" if w.correct else "  ✗") for w in tr.words if w.word]
+    st.dataframe(pd.DataFrame(table), hide_index=True)
+    st.caption("✗: the model's output differs from the Pig Latin rule.")
     _attention_panel(outs)
     fig = _bylen_fig(tuple(outs))
     if fig is not None:

@@ -20,6 +20,7 @@ down, :class:`ModelUnavailable` says at once what would be downloaded.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -45,8 +46,11 @@ SAMPLES_DIR = ASSETS / "samples"
 EVAL_JSON = EMBEDDED_DIR / "eval.json"
 
 MAX_PROMPTS = 100
+IMAGE_CACHE_SIZE = 512  # image embeddings kept per model (a few hundred bytes each)
 MAX_PIXELS = 40_000_000  # decompression-bomb limit for uploads (40 megapixels)
 MAX_BYTES = 50_000_000
+MIN_SIDE = 8  # pixels: a thinner image has nothing the model can read
+MAX_ASPECT = 20.0  # longest / shortest side; the preprocess would crop a sliver of a longer strip
 DEFAULT_TEMPLATES: tuple[str, ...] = ("{}", "a photo of {}", "a picture of {}", "an image of {}")
 REAL_PHOTOS: tuple[str, ...] = ("astronaut", "coffee", "chelsea", "rocket")
 GOLDFISH_VARIANTS: tuple[str, ...] = ("two goldfish", "two nemo", "two nemos", "a photo of two goldfish")
@@ -60,6 +64,11 @@ class ModelUnavailable(RuntimeError):
     """A requested model cannot be loaded (e.g. weights not on disk and no network)."""
 
 
+class AssetError(ModelUnavailable):
+    """A shipped file (weights, config, eval.json, OOD reference) is missing or damaged; the
+    message names the file and how to restore it."""
+
+
 # ----------------------------------------------------------------------------- loading
 
 
@@ -68,7 +77,9 @@ class ClipBundle:
     """An open_clip model with its image transform and tokenizer.
 
     ``text_cache`` maps (prompts, templates) to the normalised text embeddings, so scoring
-    one image against an unchanged prompt list costs one image forward pass.
+    one image against an unchanged prompt list costs one image forward pass; ``image_cache``
+    maps an image's content digest (mode, size, pixels) to its normalised embedding, so the
+    same image is encoded once however many prompt lists it is scored against.
     """
 
     name: str
@@ -78,6 +89,8 @@ class ClipBundle:
     device: torch.device
     description: str = ""
     text_cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    image_cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    feature_cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -164,13 +177,18 @@ def load_clip(name: str = "embedded", pretrained: str | None = None, *, cache_di
         if not (folder / "open_clip_config.json").is_file():
             raise ModelUnavailable(f"no open_clip_config.json in {folder}; train the embedded model with "
                                    "`python scripts/train_tiny_clip.py`")
-        has_weights = any(folder.glob("*.safetensors")) or any(folder.glob("*.bin")) or any(folder.glob("*.pt*"))
+        has_weights = any((folder / f).is_file() for f in ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"))
         if pretrained is None and not has_weights:
             raise ModelUnavailable(f"no weights in {folder}")
         ident = f"local-dir:{folder}"
-        model, _, preprocess = open_clip.create_model_and_transforms(ident, load_weights=pretrained is None,
-                                                                     device="cpu")
-        tokenizer = open_clip.get_tokenizer(ident)
+        try:
+            model, _, preprocess = open_clip.create_model_and_transforms(ident, load_weights=pretrained is None,
+                                                                         device="cpu")
+            tokenizer = open_clip.get_tokenizer(ident)
+        except Exception as exc:  # noqa: BLE001 - truncated safetensors, broken JSON, wrong shapes
+            bad = _damaged_file(folder, exc)
+            raise AssetError(f"the tiny CLIP in {folder.name}/ could not be loaded: {bad.name} is damaged "
+                             f"({type(exc).__name__}: {str(exc)[:160]}); {restore_hint(bad)}") from exc
         desc = f"tiny CLIP trained on synthetic scenes ({folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder})"
         if pretrained is not None:
             _load_local_checkpoint(model, pretrained)
@@ -206,6 +224,13 @@ def load_clip(name: str = "embedded", pretrained: str | None = None, *, cache_di
     return _finish(name, model, preprocess, open_clip.get_tokenizer(name), f"{name} ({pretrained})", dev)
 
 
+def _damaged_file(folder: Path, exc: Exception) -> Path:
+    """Which file of a model folder a load error points at (config for JSON errors, else weights)."""
+    if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)) or "config" in str(exc).lower():
+        return folder / "open_clip_config.json"
+    return folder / "open_clip_model.safetensors"
+
+
 def _load_local_checkpoint(model: torch.nn.Module, path: str) -> None:
     """Load a safetensors or ``torch.load(weights_only=True)`` state dict (strict)."""
     import open_clip
@@ -218,9 +243,29 @@ def _load_local_checkpoint(model: torch.nn.Module, path: str) -> None:
         raise ModelUnavailable(f"could not load {path} into the embedded architecture: {exc}") from exc
 
 
+def restore_hint(path: Path) -> str:
+    """How to get a damaged shipped file back."""
+    rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    return (f"restore it with `git checkout -- {rel}` (or retrain the tiny CLIP with "
+            "`python scripts/train_tiny_clip.py`)")
+
+
 def eval_results() -> dict:
-    """Held-out zero-shot accuracy of the embedded model (written by the training script)."""
-    return json.loads(EVAL_JSON.read_text())
+    """Held-out zero-shot accuracy of the embedded model (written by the training script).
+
+    Raises :class:`AssetError` (naming the file and how to restore it) when eval.json is
+    missing, truncated or not the expected JSON object.
+    """
+    try:
+        data = json.loads(EVAL_JSON.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise AssetError(f"{EVAL_JSON.name} is missing from {EVAL_JSON.parent}; {restore_hint(EVAL_JSON)}") from exc
+    except (ValueError, UnicodeDecodeError, OSError) as exc:
+        raise AssetError(f"{EVAL_JSON.relative_to(ROOT)} is damaged ({type(exc).__name__}: {str(exc)[:120]}); "
+                         f"{restore_hint(EVAL_JSON)}") from exc
+    if not isinstance(data, dict) or not all(k in data for k in ("count", "colour", "shape", "n_test")):
+        raise AssetError(f"{EVAL_JSON.relative_to(ROOT)} does not hold the expected results; {restore_hint(EVAL_JSON)}")
+    return data
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -229,9 +274,10 @@ def eval_results() -> dict:
 def load_image(data: bytes | str | Path | Image.Image, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Decode an image (bytes, path or PIL image) to RGB, with clear errors.
 
-    Checks, in order: size of the file (<= 50 MB), that Pillow recognises it, the pixel
-    count from the header (<= ``max_pixels``, before decoding: decompression bombs), and
-    a full decode (truncated files fail here).
+    Checks, in order: size of the file (<= 50 MB), that Pillow recognises it, the sides from
+    the header (each >= 8 px, aspect ratio <= 20:1), the pixel count (<= ``max_pixels``, before
+    decoding: decompression bombs), and a full decode (truncated files fail here). Transparent
+    pixels (RGBA, LA, palette transparency) are composited on white, as a viewer shows them.
     """
     if isinstance(data, Image.Image):
         img = data
@@ -249,11 +295,20 @@ def load_image(data: bytes | str | Path | Image.Image, max_pixels: int = MAX_PIX
         except Exception as exc:  # noqa: BLE001 - PIL raises UnidentifiedImageError, OSError, ...
             raise ClipError("this file is not an image Pillow can read (try PNG or JPEG)") from exc
     w, h = img.size
+    if min(w, h) < MIN_SIDE:
+        raise ClipError(f"the image is {w} x {h} pixels; each side needs at least {MIN_SIDE} pixels")
+    if max(w, h) / min(w, h) > MAX_ASPECT:
+        raise ClipError(f"the image is {w} x {h} pixels, {max(w, h) / min(w, h):.0f} times longer than wide; "
+                        f"at most {MAX_ASPECT:.0f}:1 (the model sees a centred square crop)")
     if w * h > max_pixels:
         raise ClipError(f"the image is {w} x {h} = {w * h / 1e6:.0f} megapixels; the limit is "
                         f"{max_pixels / 1e6:.0f} megapixels (decompression-bomb guard). Downscale it first.")
     try:
         img.load()
+        if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+            rgba = img.convert("RGBA")
+            white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            return Image.alpha_composite(white, rgba).convert("RGB")
         return img.convert("RGB")
     except Exception as exc:  # noqa: BLE001
         raise ClipError(f"the image could not be decoded (truncated or corrupt file: {exc})") from exc
@@ -311,11 +366,40 @@ def text_embeddings(bundle: ClipBundle, prompts: Sequence[str], templates: Seque
     return g
 
 
+def image_digest(image: Image.Image) -> str:
+    """Content key of an RGB image: blake2b of its mode, size and pixel bytes."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{image.mode}{image.size}".encode())
+    h.update(image.tobytes())
+    return h.hexdigest()
+
+
 @torch.no_grad()
-def image_embeddings(bundle: ClipBundle, images: Sequence[Image.Image]) -> torch.Tensor:
-    """Unit image embeddings f (N x d) after the model's own preprocess."""
-    x = torch.stack([bundle.preprocess(load_image(im)) for im in images]).to(bundle.device)
-    return F.normalize(bundle.model.encode_image(x).float(), dim=-1)
+def image_embeddings(bundle: ClipBundle, images: Sequence[Image.Image | bytes]) -> torch.Tensor:
+    """Unit image embeddings f (N x d) after the model's own preprocess, cached by content.
+
+    f_i = normalize(E_img(preprocess(x_i))). Images already in ``bundle.image_cache`` (same
+    pixels) are not encoded again; the others go through the model in one batch.
+    """
+    imgs = [load_image(im) for im in images]
+    keys = [image_digest(im) for im in imgs]
+    with bundle.lock:
+        hits = {k: bundle.image_cache[k] for k in keys if k in bundle.image_cache}
+        for k in hits:
+            bundle.image_cache.move_to_end(k)
+    todo = [i for i, k in enumerate(keys) if k not in hits]
+    seen: dict[str, int] = {}
+    todo = [i for i in todo if seen.setdefault(keys[i], i) == i]  # duplicates in one call: encode once
+    if todo:
+        x = torch.stack([bundle.preprocess(imgs[i]) for i in todo]).to(bundle.device)
+        f_new = F.normalize(bundle.model.encode_image(x).float(), dim=-1)
+        with bundle.lock:
+            for row, i in enumerate(todo):
+                hits[keys[i]] = f_new[row]
+                bundle.image_cache[keys[i]] = f_new[row]
+            while len(bundle.image_cache) > IMAGE_CACHE_SIZE:
+                bundle.image_cache.popitem(last=False)
+    return torch.stack([hits[k] for k in keys])
 
 
 def zero_shot(bundle: ClipBundle, image: Image.Image | bytes, prompts: Sequence[str] | str,
@@ -417,16 +501,21 @@ def prompt_sensitivity(bundle: ClipBundle, images: Sequence[Image.Image], varian
     when it ranks first on more than half of the images.
     """
     variants = clean_prompts(list(variants))
+    if len(images) == 0:
+        raise ClipError("no images to score")
     vocab = training_vocabulary()
     rows = []
     used_distractors: list[str] = []
+    f = image_embeddings(bundle, list(images))  # once for all variants
+    tau = bundle.logit_scale
     for v in variants:
         m = _COUNT_RE.search(v)
         swaps = [_COUNT_RE.sub(w, v, count=1) for w in scenes.COUNT_WORDS if m and w != m.group(1)]
         dis = list(distractors) if distractors is not None else (default_distractors(m.group(1)) if m else [])
         used_distractors = dis
         cands = [v] + [c for c in swaps + dis if c != v]
-        probs = similarity(bundle, list(images), cands).probabilities
+        g = text_embeddings(bundle, cands[:MAX_PROMPTS])
+        probs = torch.softmax(tau * (f @ g.T).double(), dim=1).cpu().numpy()
         p_v = probs[:, 0]
         win = probs.argmax(axis=1) == 0
         known = all(w in vocab for w in re.findall(r"[a-z]+", v.lower()))
@@ -437,9 +526,11 @@ def prompt_sensitivity(bundle: ClipBundle, images: Sequence[Image.Image], varian
 
 
 def goldfish_images(n: int = 24, seed: int = 0) -> list[Image.Image]:
-    """``n`` seeded synthetic scenes of two orange fish (two goldfish)."""
+    """``n`` seeded scenes of two orange fish (two goldfish), drawn by the first renderer
+    (:func:`engine.scenes.draw_scene_classic`: filled fish on textured backgrounds, part of the
+    training mix): clean pictures, so that in the §4.2 check only the wording varies."""
     rng = np.random.default_rng(seed)
-    return [scenes.draw_scene(scenes.SceneSpec(2, "orange", "fish"), rng) for _ in range(n)]
+    return [scenes.draw_scene_classic(scenes.SceneSpec(2, "orange", "fish"), rng) for _ in range(n)]
 
 
 def goldfish_sensitivity(bundle: ClipBundle | None = None, n_images: int = 24, seed: int = 0,
@@ -448,6 +539,266 @@ def goldfish_sensitivity(bundle: ClipBundle | None = None, n_images: int = 24, s
     "a photo of two goldfish" pick out images of two goldfish? (see :func:`prompt_sensitivity`)."""
     bundle = bundle if bundle is not None else load_clip("embedded")
     return prompt_sensitivity(bundle, goldfish_images(n_images, seed), variants)
+
+
+# ----------------------------------------------------------------------------- evaluation (issue 16)
+
+ATTRIBUTES: tuple[str, ...] = ("count", "colour", "shape")
+OOD_PATH = EMBEDDED_DIR / "ood_detector.safetensors"
+#: skimage.data photographs (bundled, no download) used to measure the out-of-domain detector.
+OOD_PHOTOS: tuple[str, ...] = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field",
+                               "immunohistochemistry", "retina", "stereo_motorcycle", "camera", "coins", "moon",
+                               "brick", "grass", "gravel", "clock", "page", "text", "cell")
+
+
+def attribute_labels() -> dict[str, list[str]]:
+    """Class names per attribute, in the order the confusion matrices use."""
+    return {"count": list(scenes.COUNT_WORDS), "colour": list(scenes.COLOURS), "shape": list(scenes.SHAPES)}
+
+
+def _attribute(spec: scenes.SceneSpec, attr: str) -> str:
+    return scenes.COUNT_WORDS[spec.count - 1] if attr == "count" else getattr(spec, attr)
+
+
+def _as_pil(images) -> list[Image.Image]:
+    return [im if isinstance(im, Image.Image) else Image.fromarray(np.asarray(im, dtype=np.uint8)) for im in images]
+
+
+@torch.no_grad()
+def encode_images(bundle: ClipBundle, images, batch: int = 256) -> torch.Tensor:
+    """Unit embeddings of many images (uint8 arrays or PIL), in batches, without the cache."""
+    out = []
+    pil = _as_pil(images)
+    for i in range(0, len(pil), batch):
+        x = torch.stack([bundle.preprocess(im.convert("RGB")) for im in pil[i:i + batch]]).to(bundle.device)
+        out.append(F.normalize(bundle.model.encode_image(x).float(), dim=-1))
+    return torch.cat(out) if out else torch.zeros(0, 1)
+
+
+@dataclass
+class ZeroShotEval:
+    """96-way zero-shot classification of labelled scenes, scored per attribute.
+
+    The prediction for image i is the class k maximising <f_i, g_k> over the canonical captions
+    "<count> <colour> <shape>"; ``accuracy[a]`` is the fraction of images whose predicted class has
+    the right attribute a (``joint``: all three right). ``per_class[a][c]`` is the accuracy on the
+    images whose true a is c (recall), and ``confusion[a][i][j]`` counts images of true class
+    ``labels[a][i]`` predicted as ``labels[a][j]`` (rows: truth, columns: prediction).
+    """
+
+    n: int
+    accuracy: dict[str, float]
+    per_class: dict[str, dict[str, float]]
+    confusion: dict[str, list[list[int]]]
+    labels: dict[str, list[str]]
+
+    def as_dict(self) -> dict:
+        return {"n": self.n, "accuracy": self.accuracy, "per_class": self.per_class,
+                "confusion": self.confusion, "labels": self.labels}
+
+
+def evaluate_zero_shot(bundle: ClipBundle, images, specs: Sequence[scenes.SceneSpec],
+                       features: torch.Tensor | None = None) -> ZeroShotEval:
+    """Score ``images`` (or precomputed unit ``features``) against the 96 class captions."""
+    classes = scenes.all_specs()
+    g = text_embeddings(bundle, [c.label for c in classes])
+    f = features if features is not None else encode_images(bundle, images)
+    pred = [classes[k] for k in (f @ g.T).argmax(dim=1).tolist()]
+    labels = attribute_labels()
+    acc, per_class, confusion = {}, {}, {}
+    for a in ATTRIBUTES:
+        idx = {c: i for i, c in enumerate(labels[a])}
+        m = np.zeros((len(labels[a]), len(labels[a])), dtype=int)
+        for p, s in zip(pred, specs):
+            m[idx[_attribute(s, a)], idx[_attribute(p, a)]] += 1
+        acc[a] = float(np.trace(m) / max(1, m.sum()))
+        per_class[a] = {c: (float(m[i, i] / m[i].sum()) if m[i].sum() else float("nan")) for c, i in idx.items()}
+        confusion[a] = m.tolist()
+    acc["joint"] = float(np.mean([p == s for p, s in zip(pred, specs)])) if specs else float("nan")
+    return ZeroShotEval(len(specs), acc, per_class, confusion, labels)
+
+
+# ----------------------------------------------------------------------------- out-of-domain signal
+
+
+@torch.no_grad()
+def domain_features(bundle: ClipBundle, images, batch: int = 256) -> torch.Tensor:
+    """Features the out-of-domain detector reads, one row per image (not cached; see :func:`domain_check`).
+
+    z = [mean_p h_l,p ; std_p h_l,p for each vision layer l ; f], where h_l,p is the token of patch p
+    after transformer block l (``visual.forward_intermediates``) and f the unit image embedding.
+    """
+    out = []
+    pil = _as_pil(images)
+    for i in range(0, len(pil), batch):
+        x = torch.stack([bundle.preprocess(im.convert("RGB")) for im in pil[i:i + batch]]).to(bundle.device)
+        out.append(_features_from_pixels(bundle, x)[1])
+    return torch.cat(out)
+
+
+def _features_from_pixels(bundle: ClipBundle, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(unit embeddings f, detector features z) from one forward pass of preprocessed pixels."""
+    visual = bundle.model.visual
+    res = visual.forward_intermediates(x, output_fmt="NLC")
+    f = F.normalize(res["image_features"].float(), dim=-1)
+    parts = []
+    for h in res["image_intermediates"]:
+        h = h.float()
+        parts += [h.mean(dim=1), h.std(dim=1)]
+    return f, torch.cat([*parts, f], dim=1)
+
+
+@dataclass
+class OodDetector:
+    """Out-of-domain signal of the embedded tiny CLIP: is this image like the training scenes?
+
+    A logistic regression on standardised features z (see :func:`domain_features`),
+
+        score(x) = w . (z(x) - mu) / sigma + b        (a logit: > 0 means "scene")
+
+    trained to separate training-renderer scenes from procedural non-scenes (1/f noise, multi-colour
+    clutter, colour fields: :func:`engine.scenes.draw_non_scene`; outlier exposure, Hendrycks et al.
+    2019). No photograph is used in fitting. The decision threshold is calibrated on held-out scenes
+    only: ``threshold`` is the ``quantile`` (1 %) of their scores, so about 1 % of scenes like the
+    training ones are flagged. An image with score < threshold is *out of domain*.
+    """
+
+    mu: torch.Tensor
+    sigma: torch.Tensor
+    w: torch.Tensor
+    b: float
+    threshold: float
+    quantile: float
+    n_calibration: int
+
+    def scores(self, z: torch.Tensor) -> np.ndarray:
+        zz = (z.float() - self.mu) / self.sigma
+        return (zz @ self.w + self.b).double().cpu().numpy()
+
+
+def fit_ood_detector(bundle: ClipBundle, n_train: int = 3000, seed: int = 777, n_calibration: int = 2000,
+                     calibration_seed: int = 778, quantile: float = 0.01, steps: int = 400,
+                     weight_decay: float = 1e-3) -> OodDetector:
+    """Fit :class:`OodDetector` (seeds distinct from training and from the test sets)."""
+    rng = np.random.default_rng(seed)
+    pos, _ = scenes.make_dataset(n_train, seed)
+    neg = [scenes.draw_non_scene(rng) for _ in range(n_train)]
+    z = torch.cat([domain_features(bundle, pos), domain_features(bundle, neg)])
+    y = torch.cat([torch.ones(n_train), torch.zeros(n_train)])
+    mu, sigma = z.mean(dim=0), z.std(dim=0).clamp_min(1e-4)
+    zz = (z - mu) / sigma
+    w = torch.zeros(z.shape[1], requires_grad=True)
+    b = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.LBFGS([w, b], lr=0.5, max_iter=steps, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = F.binary_cross_entropy_with_logits(zz @ w + b, y) + weight_decay * (w ** 2).sum()
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        opt.step(closure)
+    det = OodDetector(mu, sigma, w.detach(), float(b.detach()), 0.0, quantile, n_calibration)
+    cal, _ = scenes.make_dataset(n_calibration, calibration_seed)
+    det.threshold = float(np.quantile(det.scores(domain_features(bundle, cal)), quantile))
+    return det
+
+
+def save_ood_detector(det: OodDetector, path: Path = OOD_PATH) -> None:
+    from safetensors.torch import save_file
+
+    meta = {"b": repr(det.b), "threshold": repr(det.threshold), "quantile": repr(det.quantile),
+            "n_calibration": str(det.n_calibration)}
+    save_file({"mu": det.mu.contiguous(), "sigma": det.sigma.contiguous(), "w": det.w.contiguous()}, str(path),
+              metadata=meta)
+
+
+def load_ood_detector(path: Path = OOD_PATH) -> OodDetector:
+    """Load the shipped detector; :class:`AssetError` names the file when it is missing or damaged."""
+    from safetensors import safe_open
+
+    rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    if not path.is_file():
+        raise AssetError(f"{rel} (the out-of-domain detector) is missing; {restore_hint(path)}")
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            meta = fh.metadata() or {}
+            t = {k: fh.get_tensor(k).float() for k in ("mu", "sigma", "w")}
+        return OodDetector(t["mu"], t["sigma"], t["w"], float(meta["b"]), float(meta["threshold"]),
+                           float(meta["quantile"]), int(meta["n_calibration"]))
+    except Exception as exc:  # noqa: BLE001 - truncated file, missing key, bad metadata
+        raise AssetError(f"{rel} is damaged ({type(exc).__name__}: {str(exc)[:120]}); {restore_hint(path)}") from exc
+
+
+@dataclass
+class DomainCheck:
+    """The out-of-domain signal for one image: detector ``score`` (logit), the calibrated
+    ``threshold``, ``in_domain`` = score >= threshold, and ``best_text_cosine``, the largest cosine
+    to the 96 class captions (shown beside it; not used for the decision)."""
+
+    score: float
+    threshold: float
+    in_domain: bool
+    best_text_cosine: float
+
+    @property
+    def message(self) -> str:
+        if self.in_domain:
+            return (f"Looks like the scenes the tiny model was trained on (domain score {self.score:.1f}, "
+                    f"threshold {self.threshold:.1f}).")
+        return (f"Out of domain: this image is unlike the scenes the tiny model was trained on (domain score "
+                f"{self.score:.1f} < {self.threshold:.1f}, a level 99 % of held-out training scenes reach). "
+                "The probabilities still sum to 1 over your prompts, but they mean little here.")
+
+
+def domain_check(bundle: ClipBundle, det: OodDetector, images: Sequence[Image.Image | bytes]) -> list[DomainCheck]:
+    """The out-of-domain signal for each image (features cached with the embeddings)."""
+    imgs = [load_image(im) for im in images]
+    keys = [image_digest(im) for im in imgs]
+    zs = []
+    for im, k in zip(imgs, keys):
+        with bundle.lock:
+            z = bundle.feature_cache.get(k)
+        if z is None:
+            z = domain_features(bundle, [im])[0]
+            with bundle.lock:
+                bundle.feature_cache[k] = z
+                while len(bundle.feature_cache) > IMAGE_CACHE_SIZE:
+                    bundle.feature_cache.popitem(last=False)
+        zs.append(z)
+    z = torch.stack(zs)
+    scores = det.scores(z)
+    d = z.shape[1]
+    f = z[:, d - bundle.model.visual.output_dim:] if hasattr(bundle.model.visual, "output_dim") else z
+    classes = scenes.all_specs()
+    g = text_embeddings(bundle, [c.label for c in classes])
+    best = (f @ g.T).max(dim=1).values.double().cpu().numpy()
+    return [DomainCheck(float(s), det.threshold, bool(s >= det.threshold), float(c)) for s, c in zip(scores, best)]
+
+
+def ood_photos(seed: int = 0, crops: int = 2) -> dict[str, Image.Image]:
+    """Photographs bundled with scikit-image (no download): each whole, plus ``crops`` random square
+    crops (40..90 % of the short side); greyscale ones converted to RGB."""
+    import skimage.data as skd
+
+    rng = np.random.default_rng(seed)
+    out: dict[str, Image.Image] = {}
+    for name in OOD_PHOTOS:
+        try:
+            arr = np.asarray(getattr(skd, name)())
+        except Exception:  # noqa: BLE001, S112 - an image that needs a download is skipped
+            continue
+        if arr.dtype != np.uint8:
+            arr = (255 * (arr - arr.min()) / max(1e-9, float(arr.max() - arr.min()))).astype(np.uint8)
+        img = Image.fromarray(arr).convert("RGB")
+        out[name] = img
+        w, h = img.size
+        for c in range(crops):
+            side = int(min(w, h) * rng.uniform(0.4, 0.9))
+            x0, y0 = int(rng.integers(0, w - side + 1)), int(rng.integers(0, h - side + 1))
+            out[f"{name} crop {c + 1}"] = img.crop((x0, y0, x0 + side, y0 + side))
+    return out
 
 
 # ----------------------------------------------------------------------------- samples

@@ -14,6 +14,7 @@ needs only numpy and Pillow.
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass
 
@@ -177,8 +178,8 @@ def _draw_object(draw: ImageDraw.ImageDraw, shape: str, cx: float, cy: float, r:
         raise ValueError(f"unknown shape {shape!r}; known: {SHAPES}")
 
 
-def draw_scene(spec: SceneSpec, rng: np.random.Generator, size: int = IMAGE_SIZE) -> Image.Image:
-    """Draw ``spec`` as an RGB image of ``size`` x ``size`` pixels.
+def draw_scene_classic(spec: SceneSpec, rng: np.random.Generator, size: int = IMAGE_SIZE) -> Image.Image:
+    """The first renderer (the model shipped before issue 16 saw only this): ``spec`` as an RGB image.
 
     Objects (radius 0.09..0.17 of the side, colour jittered by +-15 per channel) are
     placed without overlap by rejection sampling; drawn at 2x and downsampled (antialias).
@@ -210,9 +211,300 @@ def draw_scene(spec: SceneSpec, rng: np.random.Generator, size: int = IMAGE_SIZE
     return img.resize((size, size), Image.Resampling.LANCZOS)
 
 
+# ----------------------------------------------------------------------------- drawing (issue 16)
+
+#: Hue ranges in degrees (red wraps around 0) that a colour name covers in training, and the
+#: floors of saturation and value: wide enough for the shades people pick (CSS "orange" has hue
+#: 39, CSS "purple" 300, matplotlib's "tab:blue" 205), narrow enough that the names stay apart.
+HUE_RANGES: dict[str, tuple[float, float]] = {
+    "red": (-12.0, 10.0), "orange": (18.0, 40.0), "yellow": (47.0, 64.0),
+    "green": (88.0, 150.0), "blue": (200.0, 245.0), "purple": (258.0, 305.0),
+}
+_SV_FLOOR: dict[str, tuple[float, float]] = {
+    "red": (0.6, 0.55), "orange": (0.65, 0.75), "yellow": (0.6, 0.8),
+    "green": (0.5, 0.4), "blue": (0.5, 0.5), "purple": (0.45, 0.4),
+}
+#: Largest object diameter (fraction of the frame side) for each count; the smallest is 0.08.
+MAX_DIAMETER: dict[int, float] = {1: 0.9, 2: 0.55, 3: 0.45, 4: 0.4}
+MIN_DIAMETER = 0.08
+STYLES: tuple[str, ...] = ("filled", "outline", "sketch", "sketch-filled")
+_STYLE_P = (0.42, 0.28, 0.18, 0.12)
+
+
+def sample_colour(name: str, rng: np.random.Generator) -> tuple[int, int, int]:
+    """A random shade of colour ``name``: hue from :data:`HUE_RANGES`, saturation and value above
+    the floors, converted HSV -> RGB (uint8)."""
+    lo, hi = HUE_RANGES[name]
+    h = (rng.uniform(lo, hi) % 360.0) / 60.0
+    s_min, v_min = _SV_FLOOR[name]
+    s = rng.uniform(s_min, 1.0)
+    v = rng.uniform(v_min, 1.0)
+    c = v * s
+    x = c * (1 - abs(h % 2 - 1))
+    k = int(h) % 6
+    r, g, b = [(c, x, 0), (x, c, 0), (0, c, x), (0, x, c), (x, 0, c), (c, 0, x)][k]
+    m = v - c
+    return tuple(int(round(255 * (t + m))) for t in (r, g, b))  # type: ignore[return-value]
+
+
+def _unit_outline(shape: str, rng: np.random.Generator, sketch: bool) -> tuple[np.ndarray, tuple[float, float] | None]:
+    """Closed outline of ``shape`` in unit coordinates (fits in the unit disc), and the fish's eye.
+
+    Circle: 64-gon of radius 0.88; square and triangle: circumradius 1; fish: body ellipse
+    plus forked tail, scaled to fit the unit disc, facing +x, eye above the midline.
+    """
+    if shape == "circle":
+        t = np.linspace(0, 2 * math.pi, 64, endpoint=False)
+        return 0.88 * np.stack([np.cos(t), np.sin(t)], axis=1), None
+    if shape == "square":
+        t = math.pi / 4 + np.arange(4) * math.pi / 2
+        pts = np.stack([np.cos(t), np.sin(t)], axis=1)
+    elif shape == "triangle":
+        t = -math.pi / 2 + np.arange(3) * 2 * math.pi / 3
+        pts = np.stack([np.cos(t), np.sin(t)], axis=1)
+    elif shape == "fish":
+        t = np.linspace(-math.pi + 0.55, math.pi - 0.55, 40)
+        body = np.stack([0.25 + 0.95 * np.cos(t), 0.55 * np.sin(t)], axis=1)
+        tail = np.array([[-1.25, 0.6], [-1.05, 0.0], [-1.25, -0.6]])
+        pts = np.concatenate([body, tail]) / 1.4
+        eye = (0.75 / 1.4, -0.14 / 1.4)
+        if sketch:
+            pts = pts + rng.normal(0, 0.02, size=pts.shape)
+        return pts, eye
+    else:
+        raise ValueError(f"unknown shape {shape!r}; known: {SHAPES}")
+    if sketch:  # hand-drawn corners: each vertex moves by up to ~10 % of the radius
+        pts = pts + rng.normal(0, 0.06, size=pts.shape)
+    # densify straight edges so the sketch wobble can bend them
+    dense = []
+    for a, b in zip(pts, np.roll(pts, -1, axis=0)):
+        for u in np.linspace(0, 1, 12, endpoint=False):
+            dense.append(a + u * (b - a))
+    return np.array(dense), None
+
+
+def _place(pts: np.ndarray, cx: float, cy: float, r: float, angle: float, mirror: bool,
+           stretch: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
+    p = pts * np.array(stretch)
+    if mirror:
+        p = p * np.array([1.0, -1.0])
+    c, s = math.cos(angle), math.sin(angle)
+    rot = p @ np.array([[c, s], [-s, c]])
+    return np.stack([cx + r * rot[:, 0], cy + r * rot[:, 1]], axis=1)
+
+
+def _wobble(pts: np.ndarray, rng: np.random.Generator, amount: float) -> np.ndarray:
+    """Smooth radial jitter of a closed outline (sum of two low-frequency sinusoids), like a hand."""
+    n = len(pts)
+    t = np.arange(n) / n * 2 * math.pi
+    rad = np.ones(n)
+    for freq in (int(rng.integers(2, 4)), int(rng.integers(4, 8))):
+        rad += amount * rng.uniform(0.3, 1.0) * np.sin(freq * t + rng.uniform(0, 2 * math.pi))
+    centre = pts.mean(axis=0)
+    return centre + (pts - centre) * rad[:, None]
+
+
+def _stroke(draw: ImageDraw.ImageDraw, pts: np.ndarray, colour: tuple[int, int, int], width: float,
+            rng: np.random.Generator, uneven: bool) -> None:
+    """A closed stroke along ``pts``; with ``uneven`` the width drifts along the line (0.5..1.5 x)
+    and the end overshoots or stops short of the start, as a pen would."""
+    if not uneven:
+        seq = [tuple(p) for p in np.concatenate([pts, pts[:1]])]
+        draw.line(seq, fill=colour, width=max(1, int(round(width))), joint="curve")
+        return
+    n = len(pts)
+    extra = int(rng.integers(-n // 16, n // 8 + 1))
+    idx = np.arange(n + 1 + extra) % n
+    seq = pts[idx]
+    phase = rng.uniform(0, 2 * math.pi)
+    widths = width * (1 + 0.5 * np.sin(np.linspace(0, rng.uniform(2, 6), len(seq)) + phase))
+    for k in range(len(seq) - 1):
+        w = max(1, int(round(widths[k])))
+        draw.line([tuple(seq[k]), tuple(seq[k + 1])], fill=colour, width=w)
+        if w > 2:
+            rr = w / 2
+            draw.ellipse([seq[k + 1][0] - rr, seq[k + 1][1] - rr, seq[k + 1][0] + rr, seq[k + 1][1] + rr], fill=colour)
+
+
+def _plain_background(rng: np.random.Generator, size: int) -> np.ndarray:
+    """White paper (R, G, B in 244..255) or a flat low-saturation tint (grey 35..245, +-20 per channel)."""
+    if rng.random() < 0.55:
+        base = rng.uniform(244, 255) + rng.uniform(-2, 2, size=3)
+    else:
+        base = rng.uniform(35, 245) + rng.uniform(-20, 20, size=3)
+    return np.broadcast_to(np.clip(base, 0, 255), (size, size, 3)).astype(np.float32).copy()
+
+
+def draw_scene(spec: SceneSpec, rng: np.random.Generator, size: int = IMAGE_SIZE) -> Image.Image:
+    """Draw ``spec`` as an RGB image of ``size`` x ``size`` pixels: the training renderer (issue 16).
+
+    A wide distribution, so that what the model learns is colour, shape and count, not one
+    renderer's habits:
+
+    * 10 % of scenes come from the first renderer (:func:`draw_scene_classic`);
+    * canvas resolution R = size * 2**U(-0.4, 2.3) (about 48..315 px), resized to ``size`` with a
+      random filter (nearest, box, bilinear, bicubic, Lanczos);
+    * background: white paper or a flat tint (45 %), or textured (gradient, noise, stripes,
+      checks; 55 %);
+    * object diameter d ~ log-uniform(0.08, MAX_DIAMETER[count]) of the frame (up to 0.9 for one
+      object), anywhere in the frame, no overlaps, any rotation, fish mirrored at random;
+    * style per scene: filled, outline only, sketch (wobbly outline, drifting pen width,
+      overshoot) or sketch-filled; colour: a random shade within :data:`HUE_RANGES`;
+    * afterwards: Gaussian blur (25 %), JPEG at quality 25..85 (25 %), pixel noise (15 %).
+    """
+    if spec.count < 1 or spec.count > len(COUNT_WORDS):
+        raise ValueError(f"count must be 1..{len(COUNT_WORDS)}, got {spec.count}")
+    if spec.colour not in COLOURS:
+        raise ValueError(f"unknown colour {spec.colour!r}; known: {tuple(COLOURS)}")
+    if spec.shape not in SHAPES:
+        raise ValueError(f"unknown shape {spec.shape!r}; known: {SHAPES}")
+    if rng.random() < 0.10:
+        img = draw_scene_classic(spec, rng, size)
+    else:
+        big = max(24, int(round(size * 2 ** rng.uniform(-0.4, 2.3))))
+        bg = _plain_background(rng, big) if rng.random() < 0.45 else _background(rng, big)
+        img = Image.fromarray(bg.astype(np.uint8), "RGB")
+        draw = ImageDraw.Draw(img)
+        style = STYLES[int(rng.choice(len(STYLES), p=_STYLE_P))]
+        sketch = style.startswith("sketch")
+        d_max = MAX_DIAMETER[spec.count]
+        gap = 0.03 * big
+        placed: list[tuple[float, float, float]] = []
+        shrink = 1.0
+        while len(placed) < spec.count:
+            for _attempt in range(60):
+                r = 0.5 * big * shrink * math.exp(rng.uniform(math.log(MIN_DIAMETER), math.log(d_max)))
+                cx = rng.uniform(r + 1, big - r - 1)
+                cy = rng.uniform(r + 1, big - r - 1)
+                if all(math.hypot(cx - x, cy - y) > r + q + gap for x, y, q in placed):
+                    placed.append((cx, cy, r))
+                    break
+            else:
+                shrink *= 0.85
+        bg_mean = float(bg.mean())
+        one_colour = rng.random() < 0.5
+        colour = sample_colour(spec.colour, rng)
+        for cx, cy, r in placed:
+            if not one_colour:
+                colour = sample_colour(spec.colour, rng)
+            pts, eye = _unit_outline(spec.shape, rng, sketch)
+            stretch = (rng.uniform(0.85, 1.15), rng.uniform(0.85, 1.15)) if sketch else (1.0, 1.0)
+            angle = rng.uniform(0, 2 * math.pi)
+            mirror = bool(rng.random() < 0.5)
+            xy = _place(pts, cx, cy, r, angle, mirror, stretch)
+            if sketch:
+                xy = _wobble(xy, rng, 0.05)
+            width = max(1.4 * big / size, r * rng.uniform(0.06, 0.2))
+            if style == "filled":
+                draw.polygon([tuple(p) for p in xy], fill=colour)
+                if rng.random() < 0.15:  # a dark or light contour around the fill
+                    edge = (25, 25, 25) if bg_mean > 110 else (235, 235, 235)
+                    _stroke(draw, xy, edge, max(1.0, 0.4 * width), rng, False)
+            elif style == "sketch-filled":
+                inner = _wobble(xy, rng, 0.04)
+                draw.polygon([tuple(p) for p in inner], fill=colour)
+                _stroke(draw, xy, colour, width, rng, True)
+            else:
+                _stroke(draw, xy, colour, width, rng, sketch)
+            if eye is not None and rng.random() < 0.75:
+                e_xy = _place(np.array([eye]), cx, cy, r, angle, mirror, stretch)[0]
+                er = max(0.8 * big / size, 0.1 * r)
+                filled_body = style in ("filled", "sketch-filled")
+                e_col = ((255, 255, 255) if sum(colour) < 300 else (20, 20, 20)) if filled_body else colour
+                draw.ellipse([e_xy[0] - er, e_xy[1] - er, e_xy[0] + er, e_xy[1] + er], fill=e_col)
+        filt = [Image.Resampling.NEAREST, Image.Resampling.BOX, Image.Resampling.BILINEAR,
+                Image.Resampling.BICUBIC, Image.Resampling.LANCZOS][int(rng.choice(5, p=(0.08, 0.2, 0.22, 0.25, 0.25)))]
+        img = img.resize((size, size), filt)
+    return _degrade(img, rng)
+
+
+def _degrade(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Mild blur, JPEG noise and pixel noise (each independently, 25 %, 25 %, 15 %)."""
+    from PIL import ImageFilter
+
+    if rng.random() < 0.25:
+        img = img.filter(ImageFilter.GaussianBlur(radius=float(rng.uniform(0.3, 1.0))))
+    if rng.random() < 0.25:
+        buf = io.BytesIO()
+        img.save(buf, format="JPEG", quality=int(rng.integers(25, 86)))
+        img = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    if rng.random() < 0.15:
+        arr = np.asarray(img).astype(np.float32) + rng.normal(0, rng.uniform(2, 8), size=(img.size[1], img.size[0], 3))
+        img = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
+    return img
+
+
 def make_dataset(n: int, seed: int, size: int = IMAGE_SIZE) -> tuple[np.ndarray, list[SceneSpec]]:
     """``n`` random scenes as a uint8 array (n, size, size, 3) and their specs."""
     rng = np.random.default_rng(seed)
     specs = [sample_spec(rng) for _ in range(n)]
     images = np.stack([np.asarray(draw_scene(s, rng, size)) for s in specs])
     return images, specs
+
+
+# ----------------------------------------------------------------------------- non-scenes (outlier exposure)
+
+
+def _pink_noise(rng: np.random.Generator, size: int, alpha: float, channels: int) -> np.ndarray:
+    """Noise with power spectrum ~ 1/f**alpha (natural images have alpha near 2), scaled to [0, 1]."""
+    fy = np.fft.fftfreq(size)[:, None]
+    fx = np.fft.rfftfreq(size)[None, :]
+    f = np.sqrt(fx**2 + fy**2)
+    f[0, 0] = 1.0
+    out = []
+    for _ in range(channels):
+        spec = (rng.normal(size=f.shape) + 1j * rng.normal(size=f.shape)) / f ** (alpha / 2)
+        spec[0, 0] = 0
+        x = np.fft.irfft2(spec, s=(size, size))
+        out.append((x - x.min()) / max(1e-9, float(x.max() - x.min())))
+    return np.stack(out, axis=-1)
+
+
+def draw_non_scene(rng: np.random.Generator, size: int = IMAGE_SIZE) -> Image.Image:
+    """An image that is *not* a scene of the training distribution, for the out-of-domain detector
+    (outlier exposure, Hendrycks et al. 2019, "Deep Anomaly Detection with Outlier Exposure").
+
+    Kinds: 1/f**alpha noise (alpha 1..3, the spectrum of natural photographs) in colour, mixed
+    into a random palette, or grey; clutter of 6..30 overlapping shapes in many colours; smooth
+    random colour fields with fine texture; grey 1/f noise with a few hard edges. Mild blur and
+    JPEG as for scenes. Never a photograph: the detector is measured on real photos it never saw.
+    """
+    big = size * 2
+    kind = int(rng.integers(4))
+    if kind == 0:
+        x = _pink_noise(rng, big, rng.uniform(1.0, 3.0), 3)
+        if rng.random() < 0.5:  # correlated channels: a random colour map, like a photo's palette
+            mix = rng.uniform(-0.3, 1.0, size=(3, 3))
+            x = x @ mix.T
+            x = (x - x.min()) / max(1e-9, float(x.max() - x.min()))
+        elif rng.random() < 0.5:
+            x = np.repeat(x[..., :1], 3, axis=-1)
+        arr = 255 * x
+    elif kind == 1:
+        arr = np.broadcast_to(rng.uniform(0, 255, size=3), (big, big, 3)).astype(np.float32).copy()
+        img = Image.fromarray(arr.astype(np.uint8), "RGB")
+        draw = ImageDraw.Draw(img)
+        for _ in range(int(rng.integers(6, 31))):
+            cx, cy = rng.uniform(0, big, size=2)
+            r = rng.uniform(0.03, 0.3) * big
+            col = tuple(int(v) for v in rng.integers(0, 256, size=3))
+            if rng.random() < 0.5:
+                draw.ellipse([cx - r, cy - r * rng.uniform(0.3, 1), cx + r, cy + r], fill=col)
+            else:
+                pts = [(cx + r * math.cos(t), cy + r * math.sin(t)) for t in np.sort(rng.uniform(0, 2 * math.pi, 5))]
+                draw.polygon(pts, fill=col)
+        arr = np.asarray(img).astype(np.float32)
+    elif kind == 2:
+        low = rng.uniform(0, 255, size=(int(rng.integers(2, 6)),) * 2 + (3,)).astype(np.uint8)
+        field = np.asarray(Image.fromarray(low, "RGB").resize((big, big), Image.Resampling.BICUBIC)).astype(np.float32)
+        arr = field + 60 * (_pink_noise(rng, big, rng.uniform(0.5, 1.5), 1) - 0.5)
+    else:
+        x = _pink_noise(rng, big, rng.uniform(1.5, 2.5), 1)[..., 0]
+        for _ in range(int(rng.integers(1, 5))):
+            theta = rng.uniform(0, math.pi)
+            yy, xx = np.mgrid[0:big, 0:big] / big
+            x = x + rng.uniform(-0.5, 0.5) * ((math.cos(theta) * xx + math.sin(theta) * yy) > rng.uniform(0.2, 0.8))
+        x = (x - x.min()) / max(1e-9, float(x.max() - x.min()))
+        arr = 255 * np.repeat(x[..., None], 3, axis=-1)
+    img = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB").resize((size, size), Image.Resampling.BILINEAR)
+    return _degrade(img, rng)

@@ -1,33 +1,61 @@
-"""CLIP prompting lab: live zero-shot predictions, prompt sensitivity ("two goldfish" /
-"two nemo" / "two nemos"), images x prompts similarity (write-up §4.2)."""
+"""CLIP prompting lab: live zero-shot predictions on a drawing, a sample, an upload or the camera,
+an out-of-domain signal, prompt sensitivity ("two goldfish" / "two nemo" / "two nemos"), images x
+prompts similarity, and what the tiny model knows (write-up §4.2; issues 12, 16, 17).
+
+The page is a list of panels (``st.fragment``): a control that only one panel reads lives inside
+it and reruns only that panel. The model choice and the prompt list, read by several panels, sit
+at the top and rerun the page; every model call is cached by its inputs (text embeddings by
+prompt list, image embeddings by pixel content, in the shared model bundle), and figures by
+their inputs, so an unchanged panel costs little.
+"""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
 import streamlit as st
+from PIL import Image
 
 from dashboard import plots_clip as plots
-from dashboard import ui, widgets
+from dashboard import runtime, ui, widgets
 from engine import clip, scenes
 
 MODELS = ("embedded", "ViT-B-32/openai", "ViT-B-16/openai", "RN50/openai")
-UPLOAD = "Upload an image"
+SOURCES = ("Sample", "Draw", "Upload", "Camera")
 DEFAULT_PROMPTS = "\n".join([
     "two goldfish", "two nemo", "two nemos", "one goldfish", "three goldfish",
     "two orange fish", "two red fish", "two orange circles", "a photo of a cat", "an astronaut",
 ])
+DRAW_PROMPTS = "\n".join(scenes.class_prompt(n, c, s) for n in (1, 2, 3) for c in ("red", "blue")
+                         for s in ("circle", "square", "triangle"))
 DEFAULT_VARIANTS = "\n".join(clip.GOLDFISH_VARIANTS)
+#: Pen colours offered on the canvas: the six colour words the tiny model knows, plus black.
+PENS = {"red": "#e02020", "orange": "#ff8c00", "yellow": "#f5d000", "green": "#229933", "blue": "#2050e0",
+        "purple": "#8a2be2", "black": "#111111"}
+TOOLS = {"freedraw": "pen", "circle": "circle", "rect": "rectangle", "polygon": "polygon", "line": "line"}
+CANVAS_PX = 256
+EVAL_SETS = {"training": "training renderer (held out)", "second": "second renderer (never trained on)"}
 
 
 # ---------------------------------------------------------------------------
 # Cached resources and engine calls
 # ---------------------------------------------------------------------------
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _bundle(name: str) -> clip.ClipBundle:
+def _bundle(name: str, folder: str) -> clip.ClipBundle:
+    """One model per server, shared by every session (``folder``: the embedded model's folder)."""
+    runtime.interactive_torch()
     if name == "embedded":
-        return clip.load_clip("embedded")
+        return clip.load_clip(folder)
     arch, tag = name.split("/", 1)
     return clip.load_clip(arch, tag)
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _detector(path: str) -> clip.OodDetector:
+    return clip.load_ood_detector(Path(path))
 
 
 @st.cache_resource(show_spinner=False)
@@ -35,52 +63,353 @@ def _samples() -> dict:
     return clip.sample_images()
 
 
-@st.cache_data(show_spinner=False)
-def _eval() -> dict:
+@st.cache_data(show_spinner=False, max_entries=2)
+def _eval(path: str, mtime: float) -> dict:
     return clip.eval_results()
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _goldfish(model_name: str, n_images: int, seed: int) -> list[dict]:
-    return clip.goldfish_sensitivity(_bundle(model_name), n_images=n_images, seed=seed).as_records()
+@st.cache_data(show_spinner=False, max_entries=16)
+def _goldfish(model_name: str, folder: str, variants: tuple[str, ...], n_images: int, seed: int) -> list[dict]:
+    b = _bundle(model_name, folder)
+    return clip.prompt_sensitivity(b, clip.goldfish_images(n_images, seed), list(variants)).as_records()
 
 
-def _model() -> clip.ClipBundle:
-    """The chosen model; if it cannot load (offline, unknown tag) say why and keep the embedded one."""
-    choice = widgets.selectbox("Model (architecture/pretrained tag)", MODELS, key="cl_model",
-                               help="'embedded' is the tiny CLIP shipped with the lab (offline). Real CLIP weights "
-                                    "are downloaded only when you pick them; offline, the page says what would be "
-                                    "downloaded and keeps the embedded model.")
+@st.cache_data(show_spinner=False, max_entries=64)
+def _bars_fig(prompts: tuple[str, ...], probs: tuple[float, ...]):
+    return plots.probability_bars(prompts, probs)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _heat_fig(names: tuple[str, ...], prompts: tuple[str, ...], cosine: tuple):
+    return plots.similarity_heatmap(names, prompts, np.array(cosine))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _sens_fig(prompts: tuple[str, ...], probs: tuple[float, ...], wins: tuple[float, ...]):
+    return plots.sensitivity_bars(prompts, probs, wins)
+
+
+def _bundle_or_none(name: str) -> clip.ClipBundle | None:
+    try:
+        return _bundle(name, _folder())
+    except clip.ModelUnavailable:
+        return None
+
+
+def _folder() -> str:
+    return str(clip.EMBEDDED_DIR)
+
+
+def _load(name: str, *, report: bool = True) -> clip.ClipBundle | None:
+    """The chosen model; if it cannot load (offline, unknown tag, damaged files) say why (``report``).
+
+    A real model that fails falls back to the embedded one; a damaged embedded model returns None
+    (the panels then say so, and the rest of the app keeps working)."""
     failed = st.session_state.setdefault("_cl_failed", {})
-    if choice != "embedded":
-        if choice in failed:
-            ui.error(failed[choice])
+    if name != "embedded":
+        if name in failed:
+            if report:
+                ui.error(failed[name])
         else:
             try:
-                with st.spinner(f"Loading {choice} ..."):
-                    return _bundle(choice)
+                with st.spinner(f"Loading {name} ..."):
+                    return _bundle(name, _folder())
             except clip.ModelUnavailable as exc:
-                failed[choice] = str(exc)
-                ui.error(str(exc))
-    return _bundle("embedded")
+                failed[name] = str(exc)
+                if report:
+                    ui.error(str(exc))
+    try:
+        return _bundle("embedded", _folder())
+    except clip.ModelUnavailable as exc:
+        if report:
+            ui.error(f"The embedded tiny CLIP cannot be used: {exc}",
+                     hint="The other pages are not affected; the model's evaluation below may still be shown.")
+        return None
 
 
-def _image(samples: dict, where):
-    """The chosen sample or an uploaded file; returns (name, PIL image or None)."""
-    names = [*samples, UPLOAD]
-    choice = widgets.selectbox("Image", names, key="cl_image", where=where)
-    if choice != UPLOAD:
-        return choice, samples[choice]
-    up = where.file_uploader("Image file (PNG, JPEG, ...)", key="cl_upload")
+# ---------------------------------------------------------------------------
+# Image sources (inside the prediction panel)
+# ---------------------------------------------------------------------------
+def _sample_image(samples: dict):
+    choice = widgets.selectbox("Sample image", list(samples), key="cl_image",
+                               help="Synthetic scenes drawn by the training renderer, and photographs bundled with "
+                                    "scikit-image (out of domain for the tiny model).")
+    return choice, samples[choice]
+
+
+def _upload_image():
+    up = st.file_uploader("Image file (PNG, JPEG, ...)", key="cl_upload")
     if up is None:
-        where.caption("Choose a file; until then the first sample is used.")
-        first = next(iter(samples))
-        return first, samples[first]
+        st.caption("Choose a file: nothing is predicted until then.")
+        return None, None
     try:
         return up.name, clip.load_image(up.getvalue())
     except clip.ClipError as exc:
-        ui.error(f"Could not use {up.name}: {exc}", hint="The prompts and settings are kept; pick another file.")
+        ui.error(f"Could not use this file: {exc}", hint="The prompts and settings are kept; pick another file.")
+        st.text(f"File: {widgets.quote_value(up.name)}")
         return None, None
+
+
+def _camera_image():
+    shot = st.camera_input("Take a picture", key="cl_camera")
+    if shot is None:
+        st.caption("Allow the camera and take a picture; photos are out of domain for the tiny model.")
+        return None, None
+    try:
+        return "camera", clip.load_image(shot.getvalue())
+    except clip.ClipError as exc:
+        ui.error(f"Could not use the picture: {exc}")
+        return None, None
+
+
+def canvas_to_image(rgba: np.ndarray | None) -> Image.Image | None:
+    """The canvas's RGBA pixels composited on white; None when nothing is drawn (all white)."""
+    if rgba is None or rgba.ndim != 3 or rgba.shape[0] < 2 or rgba.shape[1] < 2:
+        return None
+    arr = rgba.astype(np.float32)
+    if arr.shape[2] == 4:
+        alpha = arr[..., 3:4] / 255.0
+        rgb = arr[..., :3] * alpha + 255.0 * (1 - alpha)
+    else:
+        rgb = arr[..., :3]
+    if float(np.abs(rgb - 255.0).max()) < 1.0:
+        return None
+    return Image.fromarray(np.clip(rgb + 0.5, 0, 255).astype(np.uint8), "RGB")
+
+
+def _draw_image():
+    try:
+        from streamlit_drawable_canvas import st_canvas
+    except ImportError:
+        ui.error("The drawing canvas needs the package streamlit-drawable-canvas (pinned in requirements.txt); "
+                 "install it with `pip install -r requirements.txt`. Uploads and the camera still work.")
+        return None, None
+    c1, c2, c3 = st.columns([1.1, 1.1, 1])
+    pen = widgets.selectbox("Colour", list(PENS), key="cl_pen", where=c1, index=4,
+                            help="The six colour words the tiny model knows, and black (which it does not).")
+    tool = widgets.selectbox("Tool", list(TOOLS), key="cl_tool", where=c2, format_func=TOOLS.get,
+                             help="pen: free drawing; circle/rectangle: drag; polygon: click the corners, then "
+                                  "click the first one to close; line: drag.")
+    width = widgets.slider("Brush", 2, 40, 12, key="cl_brush", where=c3, help="Pen and outline width in pixels.")
+    filled = widgets.toggle("Fill circles, rectangles and polygons", True, key="cl_fill")
+    colour = PENS[pen]
+    result = st_canvas(
+        fill_color=colour if filled else "rgba(0, 0, 0, 0)", stroke_width=int(width), stroke_color=colour,
+        background_color="#ffffff", update_streamlit=True, height=CANVAS_PX, width=CANVAS_PX,
+        drawing_mode=tool, return_image_data=True, key="cl_canvas",
+    )
+    st.caption("Draw one to four circles, squares, triangles or fish in one colour; the probabilities "
+               "update when you lift the pen. Undo, redo and clear are in the canvas's toolbar.")
+    try:
+        rgba = result.image_data
+    except Exception:  # noqa: BLE001 - the component sent nothing usable yet
+        rgba = None
+    img = canvas_to_image(rgba)
+    if img is None:
+        ui.note("Draw something on the canvas: the model is asked once there is a drawing.")
+        return None, None
+    return "your drawing", img
+
+
+# ---------------------------------------------------------------------------
+# Panels
+# ---------------------------------------------------------------------------
+def _domain_signal(model_name: str, bundle: clip.ClipBundle, image) -> None:
+    """Beside the prediction: is this image like the training scenes? (embedded model only)"""
+    if model_name != "embedded" or bundle is not _bundle_or_none("embedded"):
+        st.caption("The out-of-domain signal is calibrated for the embedded tiny CLIP only.")
+        return
+    try:
+        det = _detector(str(clip.OOD_PATH))
+    except clip.ModelUnavailable as exc:
+        ui.note(f"No out-of-domain signal: {exc}")
+        return
+    chk = clip.domain_check(bundle, det, [image])[0]
+    if chk.in_domain:
+        st.success(chk.message, icon=":material/verified:")
+    else:
+        st.warning(chk.message, icon=":material/warning:")
+
+
+@st.fragment
+def _prediction_panel(model_name: str, prompts: list[str] | None, templates) -> None:
+    st.subheader("Zero-shot probabilities")
+    bundle = _load(model_name)
+    source = widgets.tab_bar("Image source", list(SOURCES), key="cl_source")
+    ctl, out = st.columns([1, 1.35], gap="large")
+    with ctl:
+        if source == "Sample":
+            name, image = _sample_image(_samples())
+        elif source == "Draw":
+            name, image = _draw_image()
+        elif source == "Upload":
+            name, image = _upload_image()
+        else:
+            name, image = _camera_image()
+        if image is not None and source != "Draw":
+            st.image(image, caption=name, width=220)
+    if bundle is None or image is None or not prompts:
+        if not prompts:
+            out.caption("Enter prompts above to see probabilities.")
+        return
+    with out:
+        _domain_signal(model_name, bundle, image)
+        res = clip.similarity(bundle, [image], prompts, templates)
+        p = res.probabilities[0]
+        best = int(p.argmax())
+        m1, m2, m3 = st.columns([2, 1, 1])
+        m1.metric("Top prompt", ui.escape_markdown(prompts[best]))
+        m2.metric("Its probability", f"{p[best]:.1%}")
+        m3.metric("Temperature tau", ui.fmt_number(res.logit_scale, 3))
+        st.latex(
+            r"p_k=\frac{e^{\tau\cos(f,g_k)}}{\sum_j e^{\tau\cos(f,g_j)}},\quad \tau="
+            + f"{res.logit_scale:.1f}" + r",\quad \cos(f,g_{\text{top}})=" + f"{res.cosine[0, best]:.3f}")
+        ui.show(_bars_fig(tuple(prompts), tuple(float(v) for v in p)), key="cl_bars")
+        st.caption("The probabilities always sum to 1 over *your* list: a confident answer only means this prompt "
+                   "is the least bad of the ones offered. The out-of-domain signal above says whether the image is "
+                   "like anything the model learned from.")
+
+
+@st.fragment
+def _sensitivity_panel(model_name: str) -> None:
+    st.subheader("Prompt sensitivity (write-up §4.2)")
+    left, right = st.columns([1, 2], gap="large")
+    variants_text = widgets.text_area("Variants of one prompt", DEFAULT_VARIANTS, key="cl_variants", where=left,
+                                      height=140)
+    n_img = widgets.select_slider("Scenes of two goldfish", [8, 16, 24, 48], key="cl_ngold", value=24, where=left)
+    left.caption("Each variant competes alone against its count-swapped versions (one/three/four ...) and the "
+                 "captions of every other colour and shape at the same count, on seeded scenes of two orange fish "
+                 "(two goldfish). It *works* when it ranks first on most of them.")
+    try:
+        variants = clip.clean_prompts(variants_text)
+    except clip.ClipError as exc:
+        with right:
+            ui.error(str(exc), hint="Your variants are kept in the box.")
+        return
+    if model_name != "embedded":
+        right.caption("This check runs with the embedded model (the §4.2 scenes are its training domain).")
+    try:
+        bundle = _bundle("embedded", _folder())
+    except clip.ModelUnavailable as exc:
+        with right:
+            ui.error(f"The embedded tiny CLIP cannot be used: {exc}")
+        return
+    del bundle  # loaded (and cached) here so a failure is reported in this panel
+    recs = _goldfish("embedded", _folder(), tuple(variants), int(n_img), 0)
+    vocab = clip.training_vocabulary()
+    right.markdown(f"**{n_img} seeded scenes of two goldfish**, embedded model:")
+    right.dataframe(pd.DataFrame([{
+        "variant": r["prompt"], "mean probability": round(r["probability"], 4),
+        "ranked first on": f"{r['win_rate']:.0%}", "works": "yes" if r["works"] else "no",
+        "words never read in training": ", ".join(w for w in re.findall(r"[a-z]+", r["prompt"].lower())
+                                                  if w not in vocab) or "none"}
+        for r in recs]), hide_index=True, width="stretch")
+    with right:
+        ui.show(_sens_fig(tuple(r["prompt"] for r in recs), tuple(r["probability"] for r in recs),
+                          tuple(r["win_rate"] for r in recs)), key="cl_sens")
+    right.caption("Why *two nemos* fails: the training captions call an orange fish *goldfish* or *nemo*, always "
+                  "with an invariant plural (\"two nemo\"), so the tiny model never read *nemos*. Its BPE tokenizer "
+                  "splits it into pieces whose embeddings were never trained, and the caption lands nowhere "
+                  "near the goldfish scenes, while *two goldfish* and *two nemo* are phrases it learned.")
+
+
+@st.fragment
+def _heatmap_panel(model_name: str, prompts: list[str] | None, templates) -> None:
+    st.subheader("Images x prompts")
+    samples = _samples()
+    heat_names = widgets.multiselect("Images", list(samples), key="cl_heat", default=list(samples))
+    if not heat_names:
+        ui.note("Pick at least one image for the heatmap.")
+        return
+    if not prompts:
+        st.caption("Enter prompts above to see the heatmap.")
+        return
+    bundle = _load(model_name, report=False)
+    if bundle is None:
+        ui.note("No model available for the heatmap (see the message above).")
+        return
+    res = clip.similarity(bundle, [samples[n] for n in heat_names], prompts, templates)
+    ui.show(_heat_fig(tuple(heat_names), tuple(prompts), tuple(map(tuple, res.cosine.round(6)))), key="cl_heat_fig")
+    st.caption("Each cell is the cosine between an image and a prompt. On synthetic scenes the right caption "
+               "lights up; on the photographs the tiny model's cosines mean little (it has no words for a cat or an "
+               "astronaut), yet a softmax over them still names a winner: that is what the out-of-domain signal "
+               "is for.")
+
+
+def _eval_figs(ev: dict, attribute: str):
+    rend = ev.get("renderers", {})
+    per_class = {k: rend[k]["per_class"][attribute] for k in EVAL_SETS if k in rend}
+    return plots.per_class_accuracy(per_class, EVAL_SETS)
+
+
+@st.fragment
+def _knows_panel() -> None:
+    st.subheader("What the tiny model knows")
+    try:
+        ev = _eval(str(clip.EVAL_JSON), clip.EVAL_JSON.stat().st_mtime if clip.EVAL_JSON.exists() else 0.0)
+    except clip.ModelUnavailable as exc:
+        ui.error(str(exc), hint="The predictions above do not depend on this file.")
+        return
+    rend = ev.get("renderers", {})
+    cols = st.columns(3)
+    targets = {"training": {"colour": 0.99, "shape": 0.98, "count": 0.95},
+               "second": {"colour": 0.97, "shape": 0.95, "count": 0.90}}
+    rows = []
+    for key, label in EVAL_SETS.items():
+        if key not in rend:
+            continue
+        acc = rend[key]["accuracy"]
+        rows.append({"held-out set": label, "scenes": rend[key]["n"],
+                     **{a: f"{acc[a]:.2%} (target {targets[key][a]:.0%}{'' if acc[a] >= targets[key][a] else ', missed'})"
+                        for a in ("colour", "shape", "count")},
+                     "all three right": f"{acc['joint']:.2%}"})
+    for col, a in zip(cols, ("count", "colour", "shape")):
+        col.metric(f"{a.capitalize()} accuracy (held-out)", f"{ev[a]:.2%}",
+                   help="Training renderer's held-out scenes; the table below has the second renderer too.")
+    if rows:
+        ui.table(pd.DataFrame(rows))
+    st.caption(f"Zero-shot, 96-way softmax over the captions '<count> <colour> <shape>'. {ev['params'] / 1e6:.1f} M "
+               f"parameters, {ev['steps']} training steps, seed {ev['seed']}. The second renderer "
+               "(engine/scenes_alt.py) draws the same classes by another code path (scikit-image masks, named CSS "
+               "shades, rounded squares, a finned fish, graph paper, marker strokes) and was never used in training.")
+    if not rend:
+        return
+    c1, c2 = st.columns([1, 1.3], gap="large")
+    attribute = widgets.segmented_control("Attribute", ["count", "colour", "shape"], key="cl_attr", where=c1,
+                                          default="count", required=True) or "count"
+    which = widgets.segmented_control("Confusion matrix of", list(EVAL_SETS), key="cl_evalset", where=c1,
+                                      default="second", required=True, format_func=EVAL_SETS.get) or "second"
+    with c1:
+        ui.show(_eval_figs(ev, attribute), key="cl_perclass")
+    if which in rend:
+        r = rend[which]
+        with c2:
+            ui.show(plots.confusion_matrix(r["labels"][attribute], r["confusion"][attribute], attribute=attribute),
+                    key="cl_confusion")
+        c2.caption("Rows: the true class; columns: the model's answer; each cell is the fraction of that row's "
+                   "scenes (hover for the count).")
+    ood = ev.get("ood")
+    if ood:
+        fr = ood["flag_rate"]
+        st.markdown(
+            f"**Out-of-domain signal.** A logistic regression on the vision tower's features tells training-like "
+            f"scenes from procedural non-scenes (1/f noise, multi-colour clutter, colour fields); its threshold "
+            f"({ood['threshold']:.2f}) is the {ood['quantile']:.0%} quantile of held-out scenes' scores. It flags "
+            f"{fr['held_out_scenes']:.1%} of held-out training-renderer scenes, {fr['second_renderer']:.1%} of the "
+            f"second renderer's and {fr['photos']:.0%} of {ood['n_photos']} photographs and crops bundled with "
+            "scikit-image (never used in fitting).")
+        if ood.get("photo_scores"):
+            ui.show(plots.domain_scores({"photos": list(ood["photo_scores"].values())}, ood["threshold"]),
+                    key="cl_ood_fig")
+    st.markdown(
+        f"The embedded model was trained only on drawings of **one to four** "
+        f"({', '.join(scenes.COUNT_WORDS)}) **{', '.join(scenes.SHAPES)}** in "
+        f"**{', '.join(scenes.COLOURS)}**: filled, outlined or sketched, 8 % to 90 % of the frame, on white, flat or "
+        f"textured backgrounds, with phrasings such as *a photo of ...*, *there are ...*; an orange fish is also "
+        f"a *goldfish* or a *nemo*. Every other word is an untrained token to it, so a cat, an astronaut or "
+        f"*nemos* get arbitrary scores. A real CLIP (ViT-B-32, 400 M web image-caption pairs) has an open "
+        f"vocabulary, knows photographs, styles and names, and is still sensitive to phrasing; pick one above "
+        f"when the network is available.")
 
 
 # ---------------------------------------------------------------------------
@@ -90,115 +419,30 @@ def render() -> None:
     ui.header(
         "CLIP prompting lab",
         "CLIP scores an image against every prompt with the cosine of their embeddings, scaled by a "
-        "learned temperature, and turns the scores into probabilities with a softmax. Try prompts, "
-        "see which one wins, and how fragile the win is: *two goldfish* and *two nemo* work, "
-        "*two nemos* does not.",
+        "learned temperature, and turns the scores into probabilities with a softmax. Draw a scene, pick a "
+        "sample, upload or photograph one; try prompts, see which one wins, whether the image is like anything "
+        "the model learned from, and how fragile the win is: *two goldfish* and *two nemo* work, *two nemos* "
+        "does not.",
         source="Write-up §4.2 · Radford et al. 2021, Learning Transferable Visual Models From Natural "
                "Language Supervision, §3.1",
     )
-    bundle = _model()
-    samples = _samples()
-    ctl, out = st.columns([1, 2], gap="large")
-    name, image = _image(samples, ctl)
-    if image is not None:
-        ctl.image(image, caption=name, width=220)
-    prompts_text = widgets.text_area(
-        "Prompts (one per line, at most 100)", DEFAULT_PROMPTS, key="cl_prompts", where=ctl, height=250)
+    top1, top2 = st.columns([1, 2], gap="large")
+    model_name = widgets.selectbox(
+        "Model (architecture/pretrained tag)", MODELS, key="cl_model", where=top1,
+        help="'embedded' is the tiny CLIP shipped with the lab (offline). Real CLIP weights are downloaded only "
+             "when you pick them; offline, the page says what would be downloaded and keeps the embedded model.")
     ensemble = widgets.toggle("Prompt ensembling (average over 'a photo of {}' etc.)", False, key="cl_ensemble",
-                              where=ctl)
+                              where=top1)
+    prompts_text = widgets.text_area("Prompts (one per line, at most 100)", DEFAULT_PROMPTS, key="cl_prompts",
+                                     where=top2, height=150)
     templates = clip.DEFAULT_TEMPLATES if ensemble else None
-
     prompts = None
     try:
         prompts = clip.clean_prompts(prompts_text)
     except clip.ClipError as exc:
-        ui.error(str(exc), hint="Your text is kept in the box above.")
-
-    out.subheader("Zero-shot probabilities")
-    if prompts and image is not None:
-        res = clip.similarity(bundle, [image], prompts, templates)
-        p = res.probabilities[0]
-        best = int(p.argmax())
-        m1, m2, m3 = out.columns([2, 1, 1])
-        m1.metric("Top prompt", prompts[best])
-        m2.metric("Its probability", f"{p[best]:.1%}")
-        m3.metric("Temperature tau", ui.fmt_number(res.logit_scale, 3))
-        out.latex(
-            r"p_k=\frac{e^{\tau\cos(f,g_k)}}{\sum_j e^{\tau\cos(f,g_j)}},\quad \tau="
-            + f"{res.logit_scale:.1f}" + r",\quad \cos(f,g_{\text{top}})=" + f"{res.cosine[0, best]:.3f}")
-        with out:
-            ui.show(plots.probability_bars(prompts, p), key="cl_bars")
-        out.caption("The probabilities always sum to 1 over *your* list: a confident answer on a real photo "
-                    "only means this prompt is the least bad of the ones offered.")
-
-    # -- Prompt sensitivity ------------------------------------------------
-    st.subheader("Prompt sensitivity")
-    left, right = st.columns([1, 2], gap="large")
-    variants_text = widgets.text_area("Variants of one prompt", DEFAULT_VARIANTS, key="cl_variants", where=left,
-                                      height=140)
-    left.caption("Each variant competes alone against its count-swapped versions (one/three/four ...) and the "
-                 "captions of every other colour and shape at the same count. It *works* when it ranks first.")
-    variants = None
-    try:
-        variants = clip.clean_prompts(variants_text)
-    except clip.ClipError as exc:
-        ui.error(str(exc), hint="Your variants are kept in the box.")
-    if variants and image is not None:
-        sens = clip.prompt_sensitivity(bundle, [image], variants)
-        df = pd.DataFrame([{"variant": r.prompt, "probability": round(r.probability, 4),
-                            "ranks first": "yes" if r.works else "no",
-                            "words seen in training": "yes" if r.in_training_vocabulary else "no"}
-                           for r in sens.rows])
-        right.markdown(f"**On this image** ({name}):")
-        right.dataframe(df, hide_index=True, width="stretch")
-
-    n_img = widgets.select_slider("Scenes of two goldfish for the §4.2 check", [8, 16, 24, 48], key="cl_ngold",
-                                  value=24, where=left)
-    if bundle.name == "embedded":
-        recs = _goldfish("embedded", n_img, 0)
-        right.markdown(f"**Write-up §4.2 on {n_img} seeded scenes of two goldfish** (embedded model):")
-        right.dataframe(pd.DataFrame([{"variant": r["prompt"], "mean probability": round(r["probability"], 4),
-                                       "ranked first on": f"{r['win_rate']:.0%}",
-                                       "works": "yes" if r["works"] else "no"} for r in recs]),
-                        hide_index=True, width="stretch")
-        with right:
-            ui.show(plots.sensitivity_bars([r["prompt"] for r in recs], [r["probability"] for r in recs],
-                                           [r["win_rate"] for r in recs]), key="cl_sens")
-        right.caption("'nemos' is split by the BPE tokenizer into 'ne' + 'mos', pieces the tiny model never read "
-                      "in training; 'nemo' and 'goldfish' are single tokens it learned.")
-
-    # -- Heatmap -----------------------------------------------------------
-    st.subheader("Images x prompts")
-    heat_names = widgets.multiselect("Images", list(samples), key="cl_heat", default=list(samples))
-    if prompts and heat_names:
-        res = clip.similarity(bundle, [samples[n] for n in heat_names], prompts, templates)
-        ui.show(plots.similarity_heatmap(heat_names, prompts, res.cosine), key="cl_heat_fig")
-        st.caption("Each cell is the cosine between an image and a prompt. On synthetic scenes the right caption "
-                   "lights up; on the photographs the tiny model's cosines are arbitrary (it has no words for a cat "
-                   "or an astronaut), yet a softmax over them still names a winner: Chelsea the orange cat comes "
-                   "out as fish.")
-    elif not heat_names:
-        ui.note("Pick at least one image for the heatmap.")
-
-    # -- What the model knows ----------------------------------------------
-    st.subheader("What the tiny model knows")
-    try:
-        ev = _eval()
-        c1, c2, c3 = st.columns(3)
-        c1.metric("Count accuracy (held-out)", f"{ev['count']:.2%}")
-        c2.metric("Colour accuracy (held-out)", f"{ev['colour']:.2%}")
-        c3.metric("Shape accuracy (held-out)", f"{ev['shape']:.2%}")
-        st.caption(f"Zero-shot on {ev['n_test']} held-out synthetic scenes, 96-way softmax over captions "
-                   f"'<count> <colour> <shape>'; {ev['params'] / 1e6:.1f} M parameters, {ev['steps']} steps, "
-                   f"seed {ev['seed']}.")
-    except (FileNotFoundError, KeyError):
-        ui.note("No evaluation results shipped (assets/clip/tiny/eval.json).")
-    st.markdown(
-        f"The embedded model was trained only on drawings of **one to four** "
-        f"({', '.join(scenes.COUNT_WORDS)}) **{', '.join(scenes.SHAPES)}** in "
-        f"**{', '.join(scenes.COLOURS)}**, with phrasings such as *a photo of ...*, *there are ...*; an orange "
-        f"fish is also a *goldfish* or a *nemo*. Every other word is an untrained token to it, so a cat, an "
-        f"astronaut or *nemos* get arbitrary scores. A real CLIP (ViT-B-32, 400 M web image-caption pairs) "
-        f"has an open vocabulary, knows photographs, styles and names, and is still sensitive to phrasing; "
-        f"pick one above when the network is available."
-    )
+        with top2:
+            ui.error(str(exc), hint="Your text is kept in the box above.")
+    _prediction_panel(model_name, prompts, templates)
+    _sensitivity_panel(model_name)
+    _heatmap_panel(model_name, prompts, templates)
+    _knows_panel()

@@ -88,6 +88,8 @@ def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
     """No weight decay on biases, norms, embeddings, logit_scale (open_clip's convention)."""
     decay, no_decay = [], []
     for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
         if p.ndim < 2 or "embedding" in name or "logit_scale" in name or "ln" in name or "bn" in name:
             no_decay.append(p)
         else:
@@ -124,6 +126,15 @@ def evaluate(model, tokenizer, n: int, seed: int, device: torch.device, batch: i
     return res
 
 
+def save_weights(model: torch.nn.Module, out: Path) -> dict:
+    """Write fp16 safetensors atomically (a reader never sees a half-written file)."""
+    state = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in model.state_dict().items()}
+    tmp = out / "open_clip_model.safetensors.tmp"
+    save_file(state, str(tmp))
+    tmp.replace(out / "open_clip_model.safetensors")
+    return state
+
+
 def train(args: argparse.Namespace) -> dict:
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -135,33 +146,70 @@ def train(args: argparse.Namespace) -> dict:
         json.dumps({"model_cfg": MODEL_CFG, "preprocess_cfg": PREPROCESS_CFG}, indent=2) + "\n")
     model, _, _ = open_clip.create_model_and_transforms(f"local-dir:{out}", load_weights=False)
     tokenizer = open_clip.get_tokenizer(f"local-dir:{out}")
+    if args.init:
+        from safetensors.torch import load_file
+
+        init = load_file(args.init)
+        model.load_state_dict({k: v.float() for k, v in init.items()})
+        print(f"initialised from {args.init}", flush=True)
     model = model.to(device).train()
     n_params = sum(p.numel() for p in model.parameters())
     print(f"params {n_params / 1e6:.2f} M on {device}", flush=True)
 
-    opt = torch.optim.AdamW(param_groups(model, args.wd), lr=args.lr, betas=(0.9, 0.98), eps=1e-6)
+    if args.lock_text:  # locked text tower (LiT-style, the other way round): only the image side learns
+        for name, p in model.named_parameters():
+            p.requires_grad_(name.startswith("visual.") or name == "logit_scale")
+        print(f"text tower locked; trainable {sum(p.numel() for p in model.parameters() if p.requires_grad) / 1e6:.2f} M",
+              flush=True)
+    opt = torch.optim.AdamW([g for g in param_groups(model, args.wd) if g["params"]], lr=args.lr, betas=(0.9, 0.98),
+                            eps=1e-6)
     warmup = max(1, min(args.warmup, args.steps // 5))
+
+    t_start = time.time()
+
+    def progress(step: int) -> float:
+        """Fraction of the cosine phase done: by steps, or by wall-clock when --time-budget is set
+        (whichever is further), so a run cut short by its budget still anneals to lr 0."""
+        frac = (step - warmup) / max(1, args.steps - warmup)
+        if args.time_budget:
+            frac = max(frac, (time.time() - t_start) / args.time_budget)
+        return min(1.0, frac)
 
     def lr_at(step: int) -> float:  # linear warm-up then cosine decay to 0
         if step < warmup:
             return args.lr * (step + 1) / warmup
-        return args.lr * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, args.steps - warmup)))
+        return args.lr * 0.5 * (1 + math.cos(math.pi * progress(step)))
 
     classes = scenes.all_specs()
     class_tokens = tokenizer([c.label for c in classes]).to(device)
     class_index = {c: k for k, c in enumerate(classes)}
     rng = np.random.default_rng(args.seed)
+    text_memo: dict[str, torch.Tensor] = {}
+
+    @torch.no_grad()
+    def locked_text(captions: list[str]) -> torch.Tensor:
+        """Unit text embeddings from the locked tower, each caption encoded once (the set is finite)."""
+        new = sorted({c for c in captions if c not in text_memo})
+        if new:
+            g_new = F.normalize(model.encode_text(tokenizer(new).to(device)), dim=-1)
+            text_memo.update(zip(new, g_new))
+        return torch.stack([text_memo[c] for c in captions])
+
     t0 = time.time()
     history = []
+    stopped_at = args.steps
     for step in range(args.steps):
         for group in opt.param_groups:
             group["lr"] = lr_at(step)
         images, specs, captions = make_batch(rng, args.batch)
         x = to_tensor(images).to(device)
-        tokens = tokenizer(captions).to(device)
         f = F.normalize(model.encode_image(x), dim=-1)
-        g = F.normalize(model.encode_text(torch.cat([tokens, class_tokens])), dim=-1)
-        g_batch, g_class = g[: len(captions)], g[len(captions):]
+        if args.lock_text:
+            g_batch, g_class = locked_text(captions), locked_text([c.label for c in classes])
+        else:
+            tokens = tokenizer(captions).to(device)
+            g = F.normalize(model.encode_text(torch.cat([tokens, class_tokens])), dim=-1)
+            g_batch, g_class = g[: len(captions)], g[len(captions):]
         tau = model.logit_scale.exp()
         # (1) multi-positive symmetric InfoNCE over the batch
         ids = torch.tensor([class_index[s] for s in specs], device=device)
@@ -182,22 +230,87 @@ def train(args: argparse.Namespace) -> dict:
             print(f"step {step:5d} loss {loss.item():.4f} (batch {loss_batch.item():.3f} class {loss_class.item():.3f}) "
                   f"tau {tau.item():.1f} lr {lr_at(step):.2e} {el:.0f}s", flush=True)
             history.append({"step": step, "loss": round(loss.item(), 5), "seconds": round(el, 1)})
+        if args.ckpt_every and step and step % args.ckpt_every == 0:
+            save_weights(model, out)
+            (out / "progress.json").write_text(json.dumps({"step": step, "of": args.steps, "history": history}) + "\n")
+        if step >= warmup and args.time_budget and progress(step) >= 1.0:
+            print(f"time budget reached at step {step} of {args.steps}; stopping", flush=True)
+            stopped_at = step + 1
+            break
         if args.eval_every and step and step % args.eval_every == 0:
             print("  eval", evaluate(model, tokenizer, min(args.eval, 400), args.seed + 999, device), flush=True)
     train_seconds = time.time() - t0
+    state = save_weights(model, out)
     model.eval()
-    state = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(out / "open_clip_model.safetensors"))
     model.load_state_dict({k: v.float() for k, v in state.items()})  # evaluate exactly the shipped fp16 weights
     result = evaluate(model, tokenizer, args.eval, args.seed + 10_000, device)
     result.update({
-        "seed": args.seed, "steps": args.steps, "batch": args.batch, "lr": args.lr, "params": n_params,
+        "seed": args.seed, "steps": stopped_at, "planned_steps": args.steps, "init": args.init, "lock_text": args.lock_text,
+        "time_budget": args.time_budget, "batch": args.batch, "lr": args.lr, "params": n_params,
         "train_seconds": round(train_seconds, 1), "device": str(device), "threads": args.threads,
         "history": history,
     })
     (out / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
     print("final", {k: result[k] for k in ("count", "colour", "shape", "joint", "train_seconds")}, flush=True)
     return result
+
+
+def finalize(out: Path, n_test: int, n_alt: int, seed: int = 0, ood_train: int = 3000, ood_calibration: int = 2000,
+             threads: int = 1) -> dict:
+    """Evaluate the weights in ``out`` on both held-out sets and fit the out-of-domain detector.
+
+    Writes into ``eval.json`` (keeping the training record already there):
+    - ``renderers.training``: ``n_test`` scenes of engine.scenes (test seed ``seed + 10_000``);
+    - ``renderers.second``: ``n_alt`` scenes of engine.scenes_alt (seed ``seed + 20_000``), a renderer
+      never used in training, through the model's own preprocess like an upload;
+      each with accuracy per attribute, per-class accuracy and confusion matrices;
+    - ``ood``: the detector's threshold and its flag rate on held-out scenes of both renderers and on
+      photographs bundled with scikit-image (never used in fitting); the detector goes to
+      ``ood_detector.safetensors``.
+    The top-level count/colour/shape/joint stay the training renderer's figures.
+    """
+    from engine import clip, scenes_alt
+
+    torch.set_num_threads(threads)
+    t0 = time.time()
+    bundle = clip.load_clip(str(out), device="cpu")
+    ev_path = out / "eval.json"
+    record = json.loads(ev_path.read_text()) if ev_path.is_file() else {}
+    test_seed = seed + 10_000
+    images, specs = scenes.make_dataset(n_test, test_seed)
+    f_train = clip.encode_images(bundle, images)
+    train_eval = clip.evaluate_zero_shot(bundle, None, specs, features=f_train)
+    print("training renderer", train_eval.accuracy, flush=True)
+    alt_images, alt_specs = scenes_alt.make_dataset_alt(n_alt, seed + 20_000)
+    alt_eval = clip.evaluate_zero_shot(bundle, alt_images, alt_specs)
+    print("second renderer", alt_eval.accuracy, flush=True)
+    det = clip.fit_ood_detector(bundle, n_train=ood_train, n_calibration=ood_calibration,
+                                seed=seed + 777, calibration_seed=seed + 778)
+    clip.save_ood_detector(det, out / "ood_detector.safetensors")
+    flag = {
+        "held_out_scenes": float(np.mean(det.scores(clip.domain_features(bundle, images)) < det.threshold)),
+        "second_renderer": float(np.mean(det.scores(clip.domain_features(bundle, alt_images)) < det.threshold)),
+    }
+    photos = clip.ood_photos(seed=seed)
+    photo_scores = det.scores(clip.domain_features(bundle, list(photos.values())))
+    flag["photos"] = float(np.mean(photo_scores < det.threshold))
+    print("ood flag rates", flag, flush=True)
+    gold = clip.goldfish_sensitivity(bundle, n_images=24, seed=0)
+    record.update({
+        "n_test": n_test, "test_seed": test_seed,
+        **{k: train_eval.accuracy[k] for k in ("count", "colour", "shape", "joint")},
+        "renderers": {
+            "training": {"seed": test_seed, "renderer": "engine.scenes.draw_scene", **train_eval.as_dict()},
+            "second": {"seed": seed + 20_000, "renderer": "engine.scenes_alt.draw_scene_alt", **alt_eval.as_dict()},
+        },
+        "ood": {"threshold": det.threshold, "quantile": det.quantile, "n_calibration": det.n_calibration,
+                "n_fit": ood_train, "flag_rate": flag, "n_photos": len(photos),
+                "photo_scores": {k: round(float(v), 3) for k, v in zip(photos, photo_scores)}},
+        "goldfish": gold.as_records(),
+        "finalize_seconds": round(time.time() - t0, 1),
+    })
+    ev_path.write_text(json.dumps(record, indent=2) + "\n")
+    return record
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -213,7 +326,23 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--eval", type=int, default=2000, help="held-out test scenes")
     p.add_argument("--eval-every", type=int, default=250)
     p.add_argument("--log-every", type=int, default=50)
-    return train(p.parse_args(argv))
+    p.add_argument("--ckpt-every", type=int, default=0, help="write the weights every N steps (0: only at the end)")
+    p.add_argument("--init", default=None, help="start from these safetensors weights (same architecture)")
+    p.add_argument("--time-budget", type=float, default=0.0,
+                   help="seconds: the cosine schedule follows max(step, time) progress and stops at the budget")
+    p.add_argument("--lock-text", action="store_true",
+                   help="keep the text tower fixed (from --init) and train the image tower only")
+    p.add_argument("--finalize-only", action="store_true",
+                   help="skip training: evaluate the weights in --out on both renderers and fit the OOD detector")
+    p.add_argument("--alt", type=int, default=1000, help="held-out scenes of the second renderer")
+    p.add_argument("--ood-fit", type=int, default=3000, help="scenes and non-scenes to fit the OOD detector on")
+    args = p.parse_args(argv)
+    if not args.finalize_only:
+        result = train(args)
+        if not args.alt:
+            return result
+    return finalize(Path(args.out), args.eval, args.alt, args.seed, ood_train=args.ood_fit,
+                    ood_calibration=min(2000, max(50, args.ood_fit)), threads=args.threads)
 
 
 if __name__ == "__main__":

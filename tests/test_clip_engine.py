@@ -1,4 +1,4 @@
-"""Engine tests for the CLIP prompting lab (engine.clip, engine.scenes)."""
+"""Engine tests for the CLIP prompting lab (engine.clip, engine.scenes, engine.scenes_alt)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from engine import clip, scenes
+from engine import clip, scenes, scenes_alt
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,8 @@ def bundle():
 
 @pytest.fixture(scope="module")
 def fish():
-    return scenes.draw_scene(scenes.SceneSpec(2, "orange", "fish"), np.random.default_rng(3))
+    """A clean scene of two goldfish (first renderer)."""
+    return scenes.draw_scene_classic(scenes.SceneSpec(2, "orange", "fish"), np.random.default_rng(3))
 
 
 # ---------------------------------------------------------------------------- scenes
@@ -266,3 +267,167 @@ def test_sample_images():
     synthetic = [k for k in s if not k.startswith("photo:")]
     assert len(synthetic) >= 4 and any(k.startswith("photo:") for k in s)
     assert all(im.mode == "RGB" for im in s.values())
+
+
+# ---------------------------------------------------------------------------- issue 16: renderers
+def test_training_renderer_is_wide():
+    """Sizes from small to most of the frame, white and textured backgrounds, all four styles reachable."""
+    rng = np.random.default_rng(0)
+    fills = []
+    for _ in range(60):
+        img = np.asarray(scenes.draw_scene(scenes.SceneSpec(1, "blue", "square"), rng)).astype(float)
+        bg = np.median(np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]]), axis=0)
+        fills.append(float((np.abs(img - bg).sum(axis=-1) > 60).mean()))
+    assert min(fills) < 0.02 and max(fills) > 0.3  # an object of a few pixels ... most of the frame
+    assert abs(sum(scenes._STYLE_P) - 1) < 1e-9 and len(scenes._STYLE_P) == len(scenes.STYLES)
+
+
+@pytest.mark.parametrize("name", list(scenes.COLOURS))
+def test_sampled_colours_stay_in_their_hue_range(name):
+    import colorsys
+
+    rng = np.random.default_rng(1)
+    lo, hi = scenes.HUE_RANGES[name]
+    for _ in range(50):
+        r, g, b = scenes.sample_colour(name, rng)
+        h = colorsys.rgb_to_hsv(r / 255, g / 255, b / 255)[0] * 360
+        assert (h - lo + 1.5) % 360 <= (hi - lo) + 3.0  # rounding to uint8 moves the hue a little
+
+
+def test_second_renderer_is_seeded_and_validates():
+    a, sa = scenes_alt.make_dataset_alt(4, seed=5)
+    b, sb = scenes_alt.make_dataset_alt(4, seed=5)
+    assert sa == sb and all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a, b))
+    assert all(im.size[0] in scenes_alt.SIZES and im.mode == "RGB" for im in a)
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="count"):
+        scenes_alt.draw_scene_alt(scenes.SceneSpec(0, "red", "circle"), rng)
+    with pytest.raises(ValueError, match="colour"):
+        scenes_alt.draw_scene_alt(scenes.SceneSpec(1, "pink", "circle"), rng)
+    img = np.asarray(scenes_alt.draw_scene_alt(scenes.SceneSpec(2, "green", "fish"), rng, size=128)).astype(float)
+    greens = np.array(scenes_alt.PALETTE["green"], dtype=float)
+    assert (np.linalg.norm(img[:, :, None, :] - greens[None, None], axis=-1).min(axis=-1) < 40).sum() > 20
+
+
+def test_second_renderer_shares_no_palette_with_training_anchors():
+    for name, shades in scenes_alt.PALETTE.items():
+        assert scenes.COLOURS[name] not in shades
+
+
+def test_non_scenes_are_images():
+    rng = np.random.default_rng(0)
+    for _ in range(8):
+        im = scenes.draw_non_scene(rng)
+        assert im.size == (scenes.IMAGE_SIZE, scenes.IMAGE_SIZE) and im.mode == "RGB"
+
+
+# ---------------------------------------------------------------------------- issue 16: evaluation, OOD
+def test_evaluate_zero_shot_confusion_is_consistent(bundle):
+    images, specs = scenes.make_dataset(24, seed=31)
+    ev = clip.evaluate_zero_shot(bundle, images, specs)
+    assert ev.n == 24
+    for a in clip.ATTRIBUTES:
+        m = np.array(ev.confusion[a])
+        assert m.shape == (len(ev.labels[a]),) * 2 and m.sum() == 24
+        assert abs(np.trace(m) / 24 - ev.accuracy[a]) < 1e-12
+        for i, c in enumerate(ev.labels[a]):
+            if m[i].sum():
+                assert abs(ev.per_class[a][c] - m[i, i] / m[i].sum()) < 1e-12
+
+
+def test_ood_detector_fit_save_load_and_damage(bundle, tmp_path):
+    det = clip.fit_ood_detector(bundle, n_train=24, n_calibration=24, steps=30)
+    assert np.isfinite(det.threshold)
+    scene_scores = det.scores(clip.domain_features(bundle, scenes.make_dataset(24, 778)[0]))
+    assert np.mean(scene_scores < det.threshold) <= 0.1  # the 1 % quantile of these very scenes
+    path = tmp_path / "ood.safetensors"
+    clip.save_ood_detector(det, path)
+    back = clip.load_ood_detector(path)
+    assert back.threshold == det.threshold and torch.equal(back.w, det.w)
+    chk = clip.domain_check(bundle, back, [scenes.draw_scene_classic(scenes.SceneSpec(1, "red", "circle"),
+                                                                        np.random.default_rng(0))])[0]
+    assert chk.in_domain == (chk.score >= chk.threshold) and -1 <= chk.best_text_cosine <= 1
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(clip.AssetError, match="ood.safetensors is damaged.*restore"):
+        clip.load_ood_detector(path)
+    with pytest.raises(clip.AssetError, match="missing"):
+        clip.load_ood_detector(tmp_path / "nope.safetensors")
+
+
+def test_shipped_ood_detector_flags_photos_not_scenes(bundle):
+    det = clip.load_ood_detector()
+    photos = clip.ood_photos(crops=0)
+    flagged = [c.in_domain is False for c in clip.domain_check(bundle, det, list(photos.values()))]
+    assert np.mean(flagged) >= 0.5, dict(zip(photos, flagged))
+    images, _ = scenes.make_dataset(48, seed=4243)
+    ok = [c.in_domain for c in clip.domain_check(bundle, det, [Image.fromarray(x) for x in images])]
+    assert np.mean(ok) >= 0.9
+
+
+# ---------------------------------------------------------------------------- issue 12: caching
+def test_images_are_encoded_once_across_prompt_variants(bundle, fish, monkeypatch):
+    calls = []
+    original = bundle.model.encode_image
+
+    def counting(x, *a, **k):
+        calls.append(x.shape[0])
+        return original(x, *a, **k)
+
+    monkeypatch.setattr(bundle.model, "encode_image", counting)
+    bundle.image_cache.clear()
+    imgs = clip.goldfish_images(5, seed=9)
+    clip.prompt_sensitivity(bundle, imgs, ["two goldfish", "two nemo", "two nemos"])
+    assert calls == [5]  # one batch for all variants
+    clip.similarity(bundle, imgs[:2], ["one red circle"])
+    assert calls == [5]  # cached by content
+    clip.similarity(bundle, [imgs[0], imgs[0].copy()], ["one red circle", "two goldfish"])
+    assert calls == [5]
+
+
+# ---------------------------------------------------------------------------- issues 12, 17: bad input, damage
+@pytest.mark.parametrize("size, message", [((10000, 4), "at least 8"), ((4, 10000), "at least 8"),
+                                           ((4000, 100), "longer than wide"), ((100, 4000), "longer than wide"),
+                                           ((4, 4), "at least 8"), ((1, 300), "at least 8")])
+def test_degenerate_images_are_refused(size, message):
+    with pytest.raises(clip.ClipError, match=message):
+        clip.load_image(_png(Image.new("RGB", size, "white")))
+
+
+def test_transparent_pixels_become_white():
+    img = Image.new("RGBA", (20, 20), (0, 0, 0, 0))
+    assert clip.load_image(_png(img)).getpixel((3, 3)) == (255, 255, 255)
+
+
+def _copy_model(tmp_path):
+    import shutil
+
+    d = tmp_path / "tiny"
+    shutil.copytree(clip.EMBEDDED_DIR, d)
+    return d
+
+
+def test_truncated_weights_name_the_file(tmp_path):
+    d = _copy_model(tmp_path)
+    w = d / "open_clip_model.safetensors"
+    w.write_bytes(w.read_bytes()[: 5000])
+    with pytest.raises(clip.AssetError, match="open_clip_model.safetensors is damaged.*git checkout"):
+        clip.load_clip(str(d))
+
+
+def test_broken_config_names_the_file(tmp_path):
+    d = _copy_model(tmp_path)
+    (d / "open_clip_config.json").write_text('{"model_cfg": {"embed_dim": ')
+    with pytest.raises(clip.AssetError, match="open_clip_config.json is damaged"):
+        clip.load_clip(str(d))
+
+
+def test_broken_eval_json_names_the_file(tmp_path, monkeypatch):
+    bad = tmp_path / "eval.json"
+    bad.write_text('{"count": 0.9, "col')
+    monkeypatch.setattr(clip, "EVAL_JSON", bad)
+    monkeypatch.setattr(clip, "ROOT", tmp_path)
+    with pytest.raises(clip.AssetError, match="eval.json is damaged.*restore"):
+        clip.eval_results()
+    bad.write_text("[1, 2]")
+    with pytest.raises(clip.AssetError, match="expected results"):
+        clip.eval_results()

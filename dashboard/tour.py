@@ -282,7 +282,7 @@ def draw_2_1_4(step, left, right):
         else:
             ui.show(pa.accuracy_by_length({n: x.by_length for n, x in r.runs.items() if x.by_length}),
                     key=step.key("fig_len"))
-    return {}
+    return {"tr_model_a": "encdec_h64_large", "tr_model_b": "encdec_h64_small"}
 
 
 def draw_2_2_3(step, left, right):

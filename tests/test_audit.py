@@ -319,7 +319,8 @@ def _module(url_path: str) -> str:
     return registry.by_url_path(url_path).module
 
 
-LIGHT_PAGES = ("single-neuron", "rnn-jacobian", "relative-attention", "attention", "positional-encodings")
+LIGHT_PAGES = ("single-neuron", "rnn-jacobian", "relative-attention", "attention", "positional-encodings",
+               "translation")
 
 
 @pytest.mark.parametrize("name", [n for n, (p, q) in audit.LINKS.items() if q and p in LIGHT_PAGES])
@@ -345,7 +346,7 @@ def _label(at, key: str) -> str | None:
     return None
 
 
-@pytest.mark.parametrize("page", ["translation", "scaling-laws", "bert", "clip"])
+@pytest.mark.parametrize("page", ["scaling-laws", "bert", "clip"])
 def test_heavy_page_links_are_accepted(page):
     """One AppTest per heavier page with the union of its links' parameters."""
     union: dict[str, str] = {}

@@ -219,6 +219,44 @@ def test_track_process_killed_on_cancel(q):
     assert q.wait(jid, WAIT).state == "cancelled"
 
 
+def _pool_task(pid_file: str) -> None:
+    """In a pool worker: start a grandchild, record both pids, then work until killed."""
+    import os
+
+    child = subprocess.Popen(["sleep", "120"])
+    with open(pid_file, "a") as f:
+        f.write(f"{os.getpid()} {child.pid}\n")
+    time.sleep(120)
+
+
+def test_track_executor_kills_workers_and_their_children(q, tmp_path):
+    """What a sweep does: a spawn ProcessPoolExecutor whose tasks start processes; Cancel kills all."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from dashboard import runtime
+
+    pid_file = tmp_path / "pids.txt"
+
+    def fn(ctx):
+        pool = ProcessPoolExecutor(2, mp_context=mp.get_context("spawn"), initializer=runtime.worker_initializer)
+        ctx.track_executor(pool)
+        with pool:
+            futures = [pool.submit(_pool_task, str(pid_file)) for _ in range(2)]
+            while True:
+                ctx.check()
+                time.sleep(0.01)
+        return futures
+
+    jid = q.submit("t", "sweep-like", fn, owner=None)
+    _until(lambda: pid_file.exists() and len(pid_file.read_text().split()) == 4, timeout=120)
+    pids = [int(x) for x in pid_file.read_text().split()]
+    assert all(jobs._alive(p) for p in pids)
+    q.cancel(jid)
+    assert q.wait(jid, WAIT).state == "cancelled"
+    _until(lambda: not any(jobs._alive(p) for p in pids))
+
+
 def test_shutdown_stops_running_and_queued(q):
     release = threading.Event()
     a = q.submit("t", "a", _blocking(release), owner=None)

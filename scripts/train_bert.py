@@ -55,8 +55,16 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=str(bert.RESULTS_PATH))
     ap.add_argument("--no-delta", action="store_true")
+    ap.add_argument("--eval-only", action="store_true",
+                    help="only write assets/bert/shipped_eval.json (per-class accuracy and confusion matrix of the "
+                         "shipped model on the test split)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.eval_only:
+        ev = bert.write_shipped_eval()
+        print(f"shipped model on {ev['n']} test expressions: accuracy {ev['accuracy']:.4f}, per class "
+              f"{ev['per_class']}, confusion {ev['confusion']}", flush=True)
+        return
     out = Path(args.out)
     data = json.loads(out.read_text()) if out.exists() else {"runs": {}}
     splits = make_splits(n_train=4000, n_val=600, n_test=600, seed=0)
@@ -89,6 +97,7 @@ def main() -> None:
             pred = bert._predict_labels(shipped, enc, 256)
             result.extra["shipped_delta_bytes"] = size
             result.extra["shipped_model_test_accuracy"] = float((pred == torch.tensor(splits.test_labels).numpy()).mean())
+            bert.write_shipped_eval()
         data["runs"][key] = result.to_dict()
         data["machine"] = {
             "torch_threads": args.threads,

@@ -1068,6 +1068,12 @@ def _lbfgs(theta0, log_n, log_d, log_y, w, delta, maxiter=1000):
     return res.x, float(res.fun), bool(res.success) or res.status == 0, int(res.nit)
 
 
+def _objective(theta, log_n, log_d, log_y, w, delta):
+    """Weighted mean Huber loss of the log residuals (no gradient)."""
+    r, _ = _lse_residuals(theta, log_n, log_d, log_y)
+    return (w * _huber(r, delta)).sum(axis=-1) / w.sum(axis=-1)
+
+
 def _batched_irls(theta, log_n, log_d, log_y, w, delta, iters=100, tol=1e-9):
     """Refine many independent fits at once (bootstrap resamples), vectorised over the first axis.
 
@@ -1075,33 +1081,36 @@ def _batched_irls(theta, log_n, log_d, log_y, w, delta, iters=100, tol=1e-9):
     the Huber loss is majorised by sum_i w_i min(1, delta/|r_i|) r_i^2 / 2 (equal at r_i),
     whose Gauss-Newton step solves a 5 x 5 system per fit; a step is kept only when the
     Huber objective decreases (damping lambda shrinks after a kept step, grows after a
-    rejected one). Fits start from the full-data optimum (warm start).
+    rejected one). Fits start from the full-data optimum (warm start); each iteration
+    works only on the fits that have not converged.
     """
     theta = theta.copy()
     nb = theta.shape[0]
-    f, _ = _objective_and_grad(theta, log_n, log_d, log_y, w, delta)
+    f = _objective(theta, log_n, log_d, log_y, w, delta)
     lam = np.full(nb, 1e-3)
     eye = np.eye(5)
     active = np.ones(nb, dtype=bool)
     for _ in range(iters):
-        r, p = _lse_residuals(theta, log_n, log_d, log_y)
-        jac = np.stack([p[..., 0], p[..., 1], p[..., 2], -p[..., 0] * log_n, -p[..., 1] * log_d], axis=-1)
-        wt = w * np.minimum(1.0, delta / np.maximum(np.abs(r), 1e-300))
-        a = np.einsum("bn,bnk,bnl->bkl", wt, jac, jac)
-        g = np.einsum("bn,bn,bnk->bk", wt, r, jac)
-        diag = np.einsum("bkk->bk", a)
-        m = a + lam[:, None, None] * (diag[:, :, None] * eye + 1e-12 * eye)
-        step = -np.linalg.solve(m, g[..., None])[..., 0]
-        step[~active] = 0.0
-        f_new, _ = _objective_and_grad(theta + step, log_n, log_d, log_y, w, delta)
-        better = np.isfinite(f_new) & (f_new <= f)
-        theta = np.where(better[:, None], theta + step, theta)
-        small = np.abs(step).max(-1) < tol
-        f = np.where(better, f_new, f)
-        lam = np.where(better, np.maximum(lam / 3.0, 1e-9), np.minimum(lam * 4.0, 1e9))
-        active &= ~(better & small) & (lam < 1e9)
-        if not active.any():
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
             break
+        th, wa = theta[idx], w[idx]
+        r, p = _lse_residuals(th, log_n, log_d, log_y)
+        jac = np.stack([p[..., 0], p[..., 1], p[..., 2], -p[..., 0] * log_n, -p[..., 1] * log_d], axis=-1)
+        wt = wa * np.minimum(1.0, delta / np.maximum(np.abs(r), 1e-300))
+        wj = jac * wt[..., None]
+        a = np.matmul(wj.transpose(0, 2, 1), jac)
+        g = np.matmul(wj.transpose(0, 2, 1), r[..., None])[..., 0]
+        diag = np.einsum("bkk->bk", a)
+        m = a + lam[idx, None, None] * (diag[:, :, None] * eye + 1e-12 * eye)
+        step = -np.linalg.solve(m, g[..., None])[..., 0]
+        f_new = _objective(th + step, log_n, log_d, log_y, wa, delta)
+        better = np.isfinite(f_new) & (f_new <= f[idx])
+        theta[idx] = np.where(better[:, None], th + step, th)
+        f[idx] = np.where(better, f_new, f[idx])
+        lam[idx] = np.where(better, np.maximum(lam[idx] / 3.0, 1e-9), np.minimum(lam[idx] * 4.0, 1e9))
+        small = np.abs(step).max(-1) < tol
+        active[idx] = ~(better & small) & (lam[idx] < 1e9)
     return theta, f
 
 

@@ -34,3 +34,19 @@ def test_sweep_panel_queues_a_law_sweep_and_feeds_the_fits():
     assert not at.exception, [e.value for e in at.exception]
     for k in (1, 2, 3):
         assert float(metric(at, f"Exponent a · A{k}")) > 0
+
+
+def test_ray_is_offered_only_with_an_operator_address(monkeypatch):
+    from dashboard import settings
+
+    monkeypatch.setenv("GSL_RAY_ADDRESS", "local")
+    settings.ray_address.cache_clear()
+    try:
+        at = page_app(MODULE, {"sl_source": SOURCES["synthetic"], "sl_x_sweep": "true",
+                               "sl_sw_addr": "127.0.0.1:1"}).run(timeout=300)
+        assert not at.exception, [e.value for e in at.exception]
+        assert list(at.radio(key="sl_sw_backend").options) == ["local", "ray"]
+        assert not [t for t in at.text_input if t.key == "sl_sw_addr"]  # no address box: URL cannot set it
+    finally:
+        monkeypatch.delenv("GSL_RAY_ADDRESS")
+        settings.ray_address.cache_clear()

@@ -71,6 +71,7 @@ class Step:
     draw: Callable[[Step, object, object], dict]
     preset: dict = field(default_factory=dict)  # widget key -> the write-up's value (the controls' defaults)
     presets: dict = field(default_factory=dict)  # extra named presets: label -> {key: value}
+    latex: str = ""  # the claim typeset, where the write-up states it as a formula
 
     def key(self, name: str) -> str:
         return f"tour_{self.id.replace('.', '')}_{name}"
@@ -448,32 +449,38 @@ def draw_4_2(step, left, right):
     return {"cl_variants": "\n".join(variants)}
 
 
-def _step(step_id, title, claim, checks, page, draw, preset, presets=None) -> Step:
+def _step(step_id, title, claim, checks, page, draw, preset, presets=None, latex="") -> Step:
     return Step(step_id, title, claim, tuple(checks), page, draw,
                 {_k(step_id, k): v for k, v in preset.items()},
-                {name: {_k(step_id, k): v for k, v in vals.items()} for name, vals in (presets or {}).items()})
+                {name: {_k(step_id, k): v for k, v in vals.items()} for name, vals in (presets or {}).items()}, latex)
 
 
 STEPS: list[Step] = [
     _step("1.1.1", "A single-neuron ReLU chain, all weights 1",
           "Thus we have bounded 0 <= |df(x)/dx| <= 1.", ["check_1_1_1"], "single-neuron", draw_1_1_1,
-          {"depth": 10, "x": 1.0}, {"x = +1: gradient 1": {"x": 1.0}, "x = -1: gradient 0": {"x": -1.0}}),
+          {"depth": 10, "x": 1.0}, {"x = +1: gradient 1": {"x": 1.0}, "x = -1: gradient 0": {"x": -1.0}},
+          r"0 \le \left|\frac{\partial f(x)}{\partial x}\right| \le 1"),
     _step("1.1.2", "Different weights",
           "If all the w_i's are greater than 1, then we can say that the gradients may explode but cannot vanish.",
           ["check_1_1_2_bound", "check_1_1_2_cannot_vanish", "check_1_1_2_case_rule"], "single-neuron", draw_1_1_2,
           {"depth": 10, "x": 1.0, "w": 1.5},
           {"w = 1.5, x = +1: explodes": {"w": 1.5, "x": 1.0}, "w = 1.5, x = -1: vanishes": {"w": 1.5, "x": -1.0},
-           "w = 0.5: vanishes": {"w": 0.5, "x": 1.0}}),
+           "w = 0.5: vanishes": {"w": 0.5, "x": 1.0}},
+          r"w_i > 1\ \forall i \;\Rightarrow\; \text{the gradients may explode but cannot vanish}"),
     _step("1.2.1", "The RNN Jacobian bound, sigma_max(W) = 1/4",
           "0 <= sigma_max(dx_n/dx_1) <= (1/16)^(n-1)",
           ["check_1_2_1_bound", "check_1_2_1_hint", "check_1_2_1_diag"], "rnn-jacobian", draw_1_2_1,
-          {"steps": 10, "n": 16, "s": 0.25}),
+          {"steps": 10, "n": 16, "s": 0.25}, None,
+          r"0 \le \sigma_{\max}\!\left(\frac{\partial x_n}{\partial x_1}\right) \le \left(\frac{1}{16}\right)^{n-1}"),
     _step("1.2.1b", "The SVD step: sigma_max(W^k) = sigma_max(W)^k?",
           "Using the known property of SVD: if W = U Sigma V^T, then W^i = U Sigma^i V^T",
-          ["check_1_2_1_svd_step"], "rnn-jacobian", draw_1_2_1_svd, {"k": 20}),
+          ["check_1_2_1_svd_step"], "rnn-jacobian", draw_1_2_1_svd, {"k": 20}, None,
+          r"W = U\Sigma V^\top \;\Rightarrow\; W^i = U\Sigma^i V^\top,\quad "
+          r"\sigma_{\max}(W^{n-1}) = \left(\tfrac14\right)^{n-1}"),
     _step("1.3.1", "A convolution [2, 0, 1] from relative attention",
           "p_{-1} = ln 2, p_0 = -inf, p_1 = -ln 2, W_Q = W_K = 0, W_V = 3", ["check_1_3_1"], "relative-attention",
-          draw_1_3_1, {"heads": "write-up"}),
+          draw_1_3_1, {"heads": "write-up"}, None,
+          r"p_{-1} = \ln 2,\; p_0 = -\infty,\; p_1 = -\ln 2,\; W_Q = W_K = 0,\; W_V = 3"),
     _step("1.3.2", "Max pooling from relative attention",
           "This ensures that the relative attention layers approximates a 1D max pooling with stride 1 and window "
           "size 2k + 1.", ["check_1_3_2"], "relative-attention", draw_1_3_2, {"beta": 1, "k": 1},
@@ -496,7 +503,8 @@ STEPS: list[Step] = [
           "Approx. FLOPs = hidden^2 (Table 2: 16 -> 256, 32 -> 1024, ..., 128 -> 16384)", ["check_2_3_1"],
           "scaling-laws", draw_2_3_1, {"layers": 3, "tokens": 1_424_180.0}),
     _step("2.3.2", "The quadratic fit", "p = np.polyfit(x, y, 2); optimal_params = -p[1]/(2*p[0])",
-          ["check_2_3_2"], "scaling-laws", draw_2_3_2, {"noise": 0.0, "points": 9}),
+          ["check_2_3_2"], "scaling-laws", draw_2_3_2, {"noise": 0.0, "points": 9}, None,
+          r"p = \mathrm{polyfit}(x, y, 2),\qquad \mathrm{optimal} = -\frac{p_1}{2p_0}"),
     _step("2.3.3", "1e10 parameters at 1e15 FLOPs?",
           "Based on the plot, the optimal number of parameters for 1e15 FLOPs is 1e10.", ["check_2_3_3"],
           "scaling-laws", draw_2_3_3, {"c": 1e15, "n": 1e10}),

@@ -72,7 +72,9 @@ def step_panel(step_id: str) -> None:
     step = tour.BY_ID[step_id]
     st.markdown(f"#### {step.id} · {step.title}")
     st.markdown("> " + step.claim.replace("*", r"\*").replace("_", r"\_"))
-    st.caption(f"Write-up §{step.id.rstrip('b')}, quoted as written.")
+    if step.latex:
+        st.latex(step.latex)
+    st.caption(f"Write-up §{step.id.rstrip('b')}, quoted as written" + (" and typeset." if step.latex else "."))
     if step.presets:
         widgets.preset_buttons({"Write-up's numbers": step.preset, **step.presets})
     left, right = st.columns([1, 2.4], gap="large")

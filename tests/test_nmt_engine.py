@@ -212,3 +212,59 @@ def test_check_claims_logic_on_synthetic_runs():
     got = {c.claim.split(" (")[0]: c.holds for c in check_claims(dataclasses.replace(r, table1=table))}
     assert got["Hidden 64 beats hidden 32 on both datasets"] is False
     assert got["Hidden 32 does worse with the large dataset"] is False
+
+
+def test_check_callback_abandons_training_within_one_step():
+    class Stop(Exception):
+        pass
+
+    steps = []
+
+    def check():
+        steps.append(1)
+        if len(steps) >= 3:
+            raise Stop
+
+    data = nmt.make_dataset("tiny")
+    cfg = nmt.TrainConfig(hidden_size=16, num_layers=1, num_heads=2, epochs=3, batch_size=32, eval_accuracy=False)
+    with pytest.raises(Stop):
+        nmt.train(cfg, data, check=check)
+    assert len(steps) == 3
+
+
+@pytest.mark.parametrize("name", ["decoder_h64", "encdec_h32_small"])
+def test_layer_steps_reproduce_the_models_own_attention(name):
+    """The Attention page's trained-layer view redoes one head explicitly; at T = 1 its weights
+    are the model's (attention_maps), and every step is consistent with the next."""
+    from engine.nmt.steps import KINDS, layer_attention_steps
+    from engine.nmt.train import attention_maps, greedy
+
+    res = nmt.load_shipped(name)
+    out = greedy(res.model, ["shopping"], res.vocab)[0]
+    maps = {(m.kind, m.layer): m for m in attention_maps(res.model, "shopping", out, res.vocab)}
+    for kind in KINDS[res.config.arch]:
+        for layer in range(res.config.num_layers):
+            for head in (0, res.config.num_heads - 1):
+                s = layer_attention_steps(res, "Shopping!", kind=kind, layer=layer, head=head, output=out)
+                ref = maps[(kind, layer)]
+                assert s.tokens == ref.query_tokens and s.keys_shown == ref.key_tokens
+                np.testing.assert_allclose(s.weights, ref.weights[head], atol=2e-6)
+                np.testing.assert_allclose(s.scaled, s.qk * s.scale)
+                np.testing.assert_allclose(s.row_sums, 1.0, atol=1e-12)
+                assert np.all(s.weights[~s.mask] == 0)
+                np.testing.assert_allclose(s.context, s.weights @ s.values, atol=1e-12)
+    hot = layer_attention_steps(res, "shopping", kind=KINDS[res.config.arch][0], layer=0, head=0, temperature=100.0)
+    cold = layer_attention_steps(res, "shopping", kind=KINDS[res.config.arch][0], layer=0, head=0, temperature=0.05)
+    assert hot.entropy.mean() > cold.entropy.mean()
+
+
+def test_layer_steps_bad_input():
+    from engine.nmt.steps import layer_attention_steps
+
+    res = nmt.load_shipped("decoder_h64")
+    for kwargs in ({"kind": "cross", "layer": 0, "head": 0}, {"kind": "self", "layer": 7, "head": 0},
+                   {"kind": "self", "layer": 0, "head": 9}, {"kind": "self", "layer": 0, "head": 0, "temperature": 0}):
+        with pytest.raises(ValueError):
+            layer_attention_steps(res, "word", **kwargs)
+    with pytest.raises(ValueError):
+        layer_attention_steps(res, "1234 !!", kind="self", layer=0, head=0)

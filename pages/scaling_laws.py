@@ -236,6 +236,14 @@ def _load_source(source: str, col):
         try:
             df = _shipped_sweep()
             res = sc.clean_runs(df, SWEEP_MAP, source="shipped sweep")
+            calls = _shipped_settings().get("calls", [])
+            if calls:
+                first, dates = calls[0], [c.get("date") for c in calls if c.get("date")]
+                col.caption(
+                    f"{len(df)} runs of engine.nmt's decoder ({first.get('layers')} layer, {first.get('heads')} heads, "
+                    f"lr {first.get('lr')}), D = C/(6N) tokens each, made by scripts/run_sweep.py in {len(calls)} "
+                    f"calls" + (f", {dates[0][:10]}" if dates else "") + "; regenerate with "
+                    "`scripts/run_sweep.py --replay assets/scaling/sweep_piglatin.json`.")
             return res, _curves_for(_shipped_curves(), res.runs)
         except Exception as exc:  # noqa: BLE001 - a damaged asset is reported, the page goes on
             return sc.CleanResult(None, [f"The shipped sweep (assets/scaling/sweep_piglatin.csv) cannot be read: "
@@ -470,7 +478,7 @@ def _approaches_panel(args, at, at_exp, curves_key, source) -> None:
             st.caption(f"in {_fmt_iv(s.tokens_low, s.tokens_high)}" + (f" · {s.note}" if s.note else ""))
     f3 = fits[2]
     if f3.ok:
-        st.latex(rf"L(N, D) = {f3.E:.3f} + \frac{{{ui.fmt_number(f3.A, 4)}}}{{N^{{{f3.alpha:.3f}}}}} + "
+        st.latex(rf"L(N, D) = {ui.fmt_number(f3.E, 3)} + \frac{{{ui.fmt_number(f3.A, 4)}}}{{N^{{{f3.alpha:.3f}}}}} + "
                  rf"\frac{{{ui.fmt_number(f3.B, 4)}}}{{D^{{{f3.beta:.3f}}}}},\qquad a = \frac{{\beta}}"
                  rf"{{\alpha+\beta}} = {f3.exponent:.3f}")
     if fits[1].ok:

@@ -20,8 +20,11 @@ typed text + Enter; clicks on segmented controls and toggles) and measures, in t
   during the move, from a timing hook (``dashboard.runtime.install_timing``) that a generated
   ``sitecustomize`` installs in the server process; pages do not call it. ``runs`` says how many
   runs and whether they were fragment runs (``frag``) or full reruns (``full``).
-* **engine**: where there is one, the engine call the page makes for that widget, timed directly
-  in this process (median of the same number of repeats).
+* **engine**: where one is defined in ``_engine_calls`` (single neuron: ``relu_chain`` on six unit
+  weights; RNN width N: ``jacobian_log_singular_values`` at N = 64/65, T = 100, tanh; RNN steps:
+  the same at N = 128, T = 1,000; attention temperature: one ``ScaledDotAttention(16)`` forward on
+  6 tokens), that engine call timed directly in this process (median of the same number of
+  repeats). It approximates the call the page makes at its defaults; pages change, so check it.
 
 Also: opening each page once its models are loaded (a full page load, to the last update) and
 the cold start (server process start to Home drawn). With ``--baseline-commit`` a second server

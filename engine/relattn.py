@@ -416,6 +416,7 @@ class WriteupConvAudit:
     writeup_error: float
     correct_error: float
     explanation: list[str] = field(default_factory=list)
+    explanation_md: list[str] = field(default_factory=list)  # the same, markdown with $...$ maths
 
 
 def audit_writeup_conv(x=None, seed: int = 0) -> WriteupConvAudit:
@@ -451,6 +452,14 @@ def audit_writeup_conv(x=None, seed: int = 0) -> WriteupConvAudit:
             "p_{-1} scores offset i - j = -1, i.e. key j = i + 1: its weight multiplies x_{i+1}, not x_{i-1}",
             "together: 3 (4/5 x_{i+1} + 1/5 x_{i-1}) = 2.4 x_{i+1} + 0.6 x_{i-1}",
             "correct: p_{+1} = ln 2, p_{-1} = ln 1 = 0, p_0 = -inf, W_Q = W_K = 0, W_V = 3",
+        ],
+        explanation_md=[
+            r"softmax over the two unmasked offsets is $e^{\ln 2} / (e^{\ln 2} + e^{-\ln 2}) = 4/5$, "
+            r"not $\sigma(\ln 2) = 2/3$",
+            r"$p_{-1}$ scores offset $i - j = -1$, i.e. key $j = i + 1$: its weight multiplies $x_{i+1}$, "
+            r"not $x_{i-1}$",
+            r"together: $3\,(\tfrac45 x_{i+1} + \tfrac15 x_{i-1}) = 2.4\,x_{i+1} + 0.6\,x_{i-1}$",
+            r"correct: $p_{+1} = \ln 2$, $p_{-1} = \ln 1 = 0$, $p_0 = -\infty$, $W_Q = W_K = 0$, $W_V = 3$",
         ],
     )
 
@@ -739,7 +748,7 @@ class FailureCase:
     shifted: float
     writeup_weights: np.ndarray
     shifted_weights: np.ndarray
-    comment: str
+    comment: str  # one sentence, markdown with $...$ maths (shown on the page)
 
 
 def _centre(window: np.ndarray, k: int, beta: float, shift: float) -> tuple[float, np.ndarray]:
@@ -766,7 +775,7 @@ def maxpool_failure_cases(k: int = 1, beta: float = 10.0, shift: float = 1.0) ->
     w0 = w.copy()
     w0[k] = 0.0
     cases.append(("query x_i = 0", w0,
-                  "write-up: alpha_ij = p_{i-j} = 0, uniform weights, output = window mean for every beta"))
+                  r"write-up: $\alpha_{ij} = p_{i-j} = 0$, uniform weights, output = window mean for every $\beta$"))
     tie = np.full(L, 0.3)
     tie[k] = tie[-1] = 0.9
     cases.append(("exact tie of the maximum", tie,
@@ -775,17 +784,19 @@ def maxpool_failure_cases(k: int = 1, beta: float = 10.0, shift: float = 1.0) ->
     near = np.full(L, q)
     near[0] = q + 1.0 / (beta * q)
     cases.append(("near tie, gap 1/(beta x_i)", near,
-                  "the gap delta = 1/(beta x_i) maximises delta * exp(-beta x_i delta): the worst case of the bound"))
+                  r"the gap $\delta = 1/(\beta x_i)$ maximises $\delta\, e^{-\beta x_i \delta}$: the worst case of the bound"))
     cases.append(("tiny inputs (x ~ 0.01)", 0.01 * np.linspace(0.0, 1.0, L)[::-1].copy() + 0.001,
-                  "temperature beta x_i and gaps are tiny, weights nearly uniform: the write-up's beta must grow like "
-                  "1/x^2; the shifted bound 2k/(e beta c) is absolute, so small gaps still need beta >> 1/gap"))
+                  r"temperature $\beta x_i$ and gaps are tiny, weights nearly uniform: the write-up's $\beta$ must grow "
+                  r"like $1/x^2$; the shifted bound $2k/(e\beta c)$ is absolute, so small gaps still need "
+                  r"$\beta \gg 1/\mathrm{gap}$"))
     neg = -np.linspace(0.2, 1.0, L)
     cases.append(("negative inputs", neg,
-                  "x_i < 0 flips the temperature: the write-up's layer takes a soft minimum (shifted needs c >= -min x)"))
+                  r"$x_i < 0$ flips the temperature: the write-up's layer takes a soft minimum (shifted needs "
+                  r"$c \ge -\min x$)"))
     zs = w.copy()
     zs[k] = -shift
     cases.append(("x_i + c = 0 (shifted fails)", zs,
-                  "the shifted construction averages exactly where x_i = -c, the same failure moved"))
+                  r"the shifted construction averages exactly where $x_i = -c$, the same failure moved"))
     out = []
     for name, win, comment in cases:
         target = float(win.max())

@@ -307,9 +307,10 @@ def conv_panel(kind: str, n: int, seed: int, offset: float) -> None:
         st.latex(pr.latex_effective(a.writeup_effective, r"\text{write-up computes}"))
         st.latex(r"\text{claimed: } 2x_{i-1} + x_{i+1}")
         st.latex(r"\text{correct: }" + pr.latex_head(a.correct_heads[0]))
-        st.markdown("\n".join(f"- {s}" for s in a.explanation))
+        st.markdown("\n".join(f"- {s}" for s in a.explanation_md))
         st.markdown("Each mistake alone: " + "; ".join(
-            f"*{name}*: " + ", ".join(f"{v:.3g} x_(i{t:+d})" for t, v in sorted(k.items()) if v) for name, k in a.mistakes.items()))
+            f"*{name}*: $" + " + ".join(f"{v:.3g}\\,x_{{i{t:+d}}}" for t, v in sorted(k.items()) if v) + "$"
+            for name, k in a.mistakes.items()))
 
 
 @st.fragment

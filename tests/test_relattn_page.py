@@ -19,7 +19,7 @@ def test_default_view_shows_exact_conv_and_writeup_numbers():
     assert metric(at, "Heads") == "1"
     assert _num(metric(at, "Write-up weight on x_(i+1)")) == pytest.approx(2.4)
     assert _num(metric(at, "Write-up weight on x_(i-1)")) == pytest.approx(0.6)
-    assert "2.4 x_{i+1} + 0.6 x_{i-1}" in shown_text(at)
+    assert r"2.4\,x_{i+1} + 0.6\,x_{i-1}" in shown_text(at)          # typeset (issue 14)
     assert not [m for m in at.metric if m.label.startswith("Max-pool")]   # only the open part runs
     at.segmented_control(key="ra_tab").set_value("Max pooling (1.3.2)").run()
     assert not at.exception

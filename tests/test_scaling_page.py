@@ -129,3 +129,25 @@ def test_shipped_sweep_is_the_default_with_four_budgets_and_three_approaches():
     for k in (1, 3):
         assert _a(at, k) > 0
     assert (sc.ASSETS / "sweep_piglatin_curves.csv").exists()
+
+
+# The query strings the tour and the audit link to (write-up 2.3 examples).
+PRESET_URLS = {
+    "2.3.1": {"sl_source": "Write-up Table 2"},
+    "2.3.2": {"sl_source": "Synthetic (from a reference law)", "sl_law": "Hoffmann 2022", "sl_noise": "0.0",
+              "sl_points": "9", "sl_width": "2.0"},
+    "2.3.3": {"sl_at": "15.0"},
+    "2.3.4": {"sl_chk_n": "260000.0", "sl_chk_d": "1424180.0"},
+}
+
+
+@pytest.mark.parametrize("name", list(PRESET_URLS))
+def test_preset_query_strings_open_cleanly(name):
+    at = run_page(MODULE, PRESET_URLS[name], timeout=300)
+    assert not at.exception, [e.value for e in at.exception]
+    text = shown_text(at)
+    assert "Ignored URL parameter" not in text and "Ignored unknown URL parameter" not in text
+    if name == "2.3.2":
+        assert at.slider(key="sl_noise").value == 0.0 and at.slider(key="sl_width").value == 2.0
+    if name == "2.3.4":
+        assert f"{6 * 260000 * 1424180:.2e} FLOPs" in text  # C = 6 N D of the shipped 2.2.3 decoder run

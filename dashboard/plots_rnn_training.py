@@ -72,6 +72,7 @@ def loss_figure(result) -> go.Figure:
     _hline_log(fig, result.baseline, base_name, "gray", "dash")
     if cfg.target_loss is not None and cfg.task == "adding":
         _hline_log(fig, cfg.target_loss, f"target {cfg.target_loss:g}", figures.color(2), "dot")
+    fig.update_yaxes(exponentformat="power")
     return fig
 
 
@@ -116,6 +117,7 @@ def profile_figure(result) -> go.Figure:
             x=np.arange(1, len(y) + 1), y=y, mode="lines", name=f"{_label(kind)} (step {step})",
             line=dict(color=MODEL_COLORS.get(kind), width=2.5),
             hovertemplate=f"{_label(kind)}<br>t=%{{x}}<br>||dL/dh_t|| = %{{y:.3e}}<extra></extra>"))
+    fig.update_yaxes(exponentformat="power")
     return fig
 
 
@@ -189,7 +191,7 @@ def clipping_figure(result, window: int = 25) -> go.Figure:
     if cfg.clip:
         fig.add_hline(y=cfg.clip_threshold, line=dict(color="gray", dash="dash"), row=1, col=1,
                       annotation_text=f"threshold {cfg.clip_threshold:g}", annotation_position="top left")
-    fig.update_yaxes(type="log", title_text="||dL/dtheta|| before clipping", row=1, col=1)
+    fig.update_yaxes(type="log", title_text="||dL/dtheta|| before clipping", exponentformat="power", row=1, col=1)
     fig.update_yaxes(title_text=f"clipped (last {window})", range=[-0.05, 1.05], tickformat=".0%", row=2, col=1)
     fig.update_xaxes(title_text="training step", row=2, col=1)
     return fig
@@ -210,6 +212,7 @@ def benchmark_figure(bench: dict, clock: str = "cpu") -> go.Figure:
     _hline_log(fig, 1 / 6, "predict the mean: 1/6", "gray", "dash")
     target = bench.get("target_mse", 0.01)
     _hline_log(fig, target, f"target {target:g}", figures.color(2), "dot", position="bottom")
+    fig.update_yaxes(exponentformat="power")
     if bench.get("time_limit_s"):
         fig.add_vline(x=bench["time_limit_s"], line=dict(color="gray", dash="dot"))
         fig.add_annotation(x=bench["time_limit_s"], y=1.0, yref="y domain", text=f"{bench['time_limit_s']:g} s",

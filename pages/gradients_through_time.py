@@ -48,8 +48,11 @@ PRESETS = {
 PRESET_HELP = {
     "RNN fails at T=100, LSTM solves it": "Adding problem, T = 100: the LSTM's held-out MSE falls far below 1/6 "
     "while the tanh RNN's gradient at the first marker has vanished and its loss stays near 1/6.",
-    "orthogonal init helps the RNN": "Same task with W_hh = Q orthogonal: at initialisation ||dL/dh_t|| reaches the "
-    "early steps orders of magnitude stronger than with a Gaussian W_hh; compare with the previous run.",
+    "orthogonal init helps the RNN": "Same task with W_hh = Q orthogonal. Look at the spectrum at initialisation: "
+    "every direction survives the 99 steps (singular values of ds_T/ds_1 between about 10^-2.6 and 10^-1, bound "
+    "exactly 1), where a Gaussian W_hh with g = 1 keeps a handful (median about 10^-18, smallest about 10^-119). "
+    "Training then pulls W_hh away from orthogonal; at T = 100 this run's loss still stays near 1/6 (measured), so "
+    "compare with the previous run.",
     "exploding gradients without clipping (g = 3)": "A tanh RNN with g = 3 (chaotic regime) and plain SGD: at "
     "initialisation ||dL/dh_1|| is about 10^13 times ||dL/dh_T||, the parameter gradient about 10^12. One unclipped "
     "step throws W_hh so far that every unit saturates: from then on the gradient is exactly 0 and sigma_max of the "
@@ -158,10 +161,10 @@ def show_result(res: rt.TrainingResult, job_id: str, *, live: bool) -> None:
         st.caption("For the adding task the loss reads only h_T, so dL/dh_t = (J_(T-1)...J_t)^T dL/dh_T, a product "
                    "of T - t Jacobians. What to look for at T = 100: the tanh RNN's curve falls by many decades "
                    "towards t = 1, so the first marker's number cannot move its weights and its loss stays on the "
-                   "baseline. The LSTM starts the same way, but once its forget gates learn to hold the marked "
-                   "numbers in the cell state (c_(t+1) = f * c_t + i * g), its curve lifts and flattens over the "
-                   "whole sequence, and its loss drops. Gaps: norms that underflowed float32 (below ~1e-45) are "
-                   "exactly 0.")
+                   "baseline. The LSTM's gradient travels through the cell state, c_(t+1) = f * c_t + i * g, and "
+                   "is multiplied by forget gates near 1 (with the chrono init from the start): its curve stays "
+                   "flat over the whole sequence, and its loss drops once it has learned to add. Gaps: norms "
+                   "that underflowed float32 (below ~1e-45) are exactly 0.")
 
     if figs["spectrum"]:
         st.markdown("**Recurrent Jacobian of the network being trained**, along one held-out input "
@@ -200,6 +203,21 @@ def _on_done(s: jobs.JobStatus) -> None:
         if old is not None and old[0] != s.id:
             st.session_state[PREV_KEY] = old
         st.session_state[RESULT_KEY] = (s.id, res)
+
+
+@st.cache_resource(show_spinner=False)
+def _warm_up_torch() -> bool:
+    """Import what the first optimiser needs (torch._dynamo, tens of seconds on a loaded machine) in a
+    background thread once per server process, so the first training job starts sooner."""
+    import threading
+
+    def warm() -> None:
+        import torch
+
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+
+    threading.Thread(target=warm, name="gtt-torch-warm-up", daemon=True).start()
+    return True
 
 
 def _train_job(cfg: rt.TrainingConfig):
@@ -342,6 +360,7 @@ def render() -> None:
         source="Write-up 1.2.1; Hochreiter & Schmidhuber 1997; Pascanu, Mikolov & Bengio 2013; Le, Jaitly & "
                "Hinton 2015; Tallec & Ollivier 2018.",
     )
+    _warm_up_torch()
     widgets.preset_buttons(PRESETS, help=PRESET_HELP)
     _train_panel()
     _benchmark_panel()

@@ -8,6 +8,8 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine import rnn_training as rt
 
@@ -247,3 +249,23 @@ def test_too_much_memory_is_refused_before_training():
 def test_bad_config_messages(change, match):
     with pytest.raises(ValueError, match=match):
         rt.validate_config(rt.with_changes(rt.TrainingConfig(), **change))
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), gain=st.floats(0.1, 4.0), T=st.integers(2, 9),
+       kind=st.sampled_from(["rnn_tanh", "gru"]))
+def test_spectrum_property_below_bounds_and_equal_to_svd(seed, gain, T, kind):
+    cfg = rt.TrainingConfig(models=(kind,), T=T, hidden=3, init="gaussian", gain=gain, seed=seed)
+    model = rt.build_model(cfg, kind)
+    x, _ = rt.adding_batch(1, T, torch.Generator().manual_seed(seed))
+    spec = rt.recurrent_spectrum(model, x[0])
+    J = rt.recurrent_jacobians(model, x[0])
+    P = np.eye(3)
+    for Jt in J:
+        P = Jt @ P
+    expect = np.linalg.svd(P, compute_uv=False)
+    got = np.exp(spec.log_singular_values)
+    np.testing.assert_allclose(got, expect, rtol=1e-6, atol=1e-9 * max(expect[0], 1e-300))
+    assert spec.log_sigma_max <= spec.log_product_bound_path[-1] + 1e-9
+    if spec.log_weight_bound is not None:
+        assert spec.log_product_bound_path[-1] <= spec.log_weight_bound + 1e-9

@@ -236,6 +236,39 @@ def _hub_snapshot(repo_id: str, allow_download: bool) -> Path:
         raise CheckpointUnavailable(f"Could not download '{repo_id}': {type(exc).__name__}") from None
 
 
+def resolve_checkpoint(name: str, *, allow_download: bool = False, allowed_dirs=(), check_only: bool = False):
+    """The folder a non-shipped checkpoint loads from, or raise :class:`CheckpointUnavailable`.
+
+    A name that looks like a path (or is not a valid ``owner/name`` id) must lie inside one of
+    ``allowed_dirs`` (symlinks resolved) and hold a transformers config; any other gets
+    :func:`not_available_message`. A hub id comes from the Hugging Face cache, or is downloaded
+    when ``allow_download`` (with ``check_only``, a missing hub id that may be downloaded returns
+    None instead: a fast check before queueing a job).
+    """
+    from transformers import AutoConfig
+
+    name = (name or "").strip()
+    if not name:
+        raise CheckpointUnavailable("Empty checkpoint name: choose 'embedded', 'random' or a model id.")
+    looks_like_path = name.startswith(("/", ".", "~", "\\")) or "\\" in name or name.count("/") > 1 or ":" in name
+    if looks_like_path or not _REPO_ID.match(name):
+        if not (_inside(Path(name), allowed_dirs) and Path(name).expanduser().is_dir()):
+            raise CheckpointUnavailable(not_available_message(name))
+        source = Path(name).expanduser().resolve()
+        try:
+            AutoConfig.from_pretrained(source, local_files_only=True, trust_remote_code=False)
+        except Exception as exc:  # noqa: BLE001 - an allowed folder without a model
+            raise CheckpointUnavailable(f"The folder '{name}' does not hold a transformers model: "
+                                        f"{type(exc).__name__}") from None
+        return source
+    if check_only and allow_download:
+        try:
+            return _hub_snapshot(name, False)
+        except CheckpointUnavailable:
+            return None
+    return _hub_snapshot(name, allow_download)
+
+
 def load_pretrained(name: str = "embedded", *, seed: int = 0, allow_download: bool = False,
                     allowed_dirs=()):
     """Return ``(tokenizer, model)`` with a freshly initialised 3-way head.
@@ -272,20 +305,7 @@ def load_pretrained(name: str = "embedded", *, seed: int = 0, allow_download: bo
         model.classifier.reset_parameters()
         return tokenizer, model.eval()
 
-    if not name:
-        raise CheckpointUnavailable("Empty checkpoint name: choose 'embedded', 'random' or a model id.")
-    looks_like_path = name.startswith(("/", ".", "~", "\\")) or "\\" in name or name.count("/") > 1 or ":" in name
-    if looks_like_path or not _REPO_ID.match(name):
-        if not (_inside(Path(name), allowed_dirs) and Path(name).expanduser().is_dir()):
-            raise CheckpointUnavailable(not_available_message(name))
-        source = Path(name).expanduser().resolve()
-        try:
-            AutoConfig.from_pretrained(source, local_files_only=True, trust_remote_code=False)
-        except Exception as exc:  # noqa: BLE001 - an allowed folder without a model
-            raise CheckpointUnavailable(f"The folder '{name}' does not hold a transformers model: "
-                                        f"{type(exc).__name__}") from None
-    else:
-        source = _hub_snapshot(name, allow_download)
+    source = resolve_checkpoint(name, allow_download=allow_download, allowed_dirs=allowed_dirs)
     kwargs = {"trust_remote_code": False, "local_files_only": True}
     try:
         config = AutoConfig.from_pretrained(source, **kwargs)

@@ -9,6 +9,8 @@ form the model learned (issue 15), and show the model's per-class accuracy and c
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
@@ -49,35 +51,35 @@ LOCAL = "local folder (operator)"
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
-def _shipped_cached(mtime: float) -> dict | None:
-    return bert.load_results()
+def _shipped_cached(path: str, mtime: float) -> dict | None:
+    return bert.load_results(Path(path))
 
 
 def _shipped() -> dict | None:
     """The shipped results, or None when absent; a damaged file raises bert.AssetError."""
     if not bert.RESULTS_PATH.exists():
         return None
-    return _shipped_cached(bert.RESULTS_PATH.stat().st_mtime)
+    return _shipped_cached(str(bert.RESULTS_PATH), bert.RESULTS_PATH.stat().st_mtime)
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _shipped_model_cached(mtime: float):
+def _shipped_model_cached(path: str, mtime: float):
     runtime.interactive_torch()
-    return bert.load_finetuned()
+    return bert.load_finetuned(Path(path))
 
 
 def _shipped_model():
     """The shipped full fine-tuned MiniLM (embedded weights + the int8 delta), shared by all sessions."""
-    return _shipped_model_cached(bert.DELTA_PATH.stat().st_mtime)
+    return _shipped_model_cached(str(bert.DELTA_PATH), bert.DELTA_PATH.stat().st_mtime)
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
-def _shipped_eval(mtime: float) -> dict:
-    return bert.load_shipped_eval()
+def _shipped_eval(path: str, mtime: float) -> dict:
+    return bert.load_shipped_eval(Path(path))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _predict_shipped(text: str, mtime: float) -> bert.Prediction:
+def _predict_shipped(text: str, path: str, mtime: float) -> bert.Prediction:
     tokenizer, model = _shipped_model()
     return bert.predict_proba(tokenizer, model, text)
 
@@ -309,8 +311,17 @@ def _train_panel() -> None:
                     running = jobs.status(job_id).active
                 except KeyError:
                     running = False
+            problem = None
+            if ckpt not in ("embedded", "random"):
+                try:
+                    bert.resolve_checkpoint(name, allow_download=bool(allow), allowed_dirs=dirs, check_only=True)
+                except bert.CheckpointUnavailable as exc:
+                    problem = str(exc)
             if running:
                 ui.note("A training run of yours is still going: cancel it first, or wait for it.")
+            elif problem:
+                st.error(ui.escape_markdown(problem), icon=":material/error:")
+                st.caption("The embedded and random checkpoints remain available.")
             else:
                 cfg = bert.TrainConfig(mode=mode or "frozen", epochs=int(epochs), lr=float(lr),
                                        head_lr=1e-3 if mode == "full" else 1e-2, seed=int(seed))
@@ -353,7 +364,8 @@ def _live_panel() -> None:
               "yours": f"your last run ({ui.escape_markdown(user[2]) if user else ''})"}
     c1, c2 = st.columns([1, 1.3], gap="large")
     which = widgets.radio("Model", options, key="bert_model", where=c1, format_func=labels.get, horizontal=True)
-    text = widgets.text_area("Type any sentence", "seven minus nine", key="bert_text", where=c1, height=100)
+    text = widgets.text_area("Type any sentence", "seven minus nine", key="bert_text", where=c1, height=100,
+                             max_chars=bert.MAX_INPUT_CHARS)
     with c1:
         if text and text.strip():
             _input_check(text)
@@ -366,7 +378,7 @@ def _live_panel() -> None:
                          f"{bert.restore_hint(bert.DELTA_PATH)}. Train a run above to get a model.")
                 return
             with st.spinner("Loading the fine-tuned model (once per server)…"):
-                pred = _predict_shipped(text, bert.DELTA_PATH.stat().st_mtime)
+                pred = _predict_shipped(text, str(bert.DELTA_PATH), bert.DELTA_PATH.stat().st_mtime)
     except bert.AssetError as exc:
         ui.error(str(exc), hint="The rest of the page keeps working; train a run above to get a model.")
         return
@@ -397,7 +409,7 @@ def _accuracy_section() -> None:
     """Per-class accuracy and the confusion matrix of the shipped model on its test set."""
     st.markdown("**How often the shipped model is right** (test set: expressions never seen in training)")
     try:
-        ev = _shipped_eval(bert.SHIPPED_EVAL_PATH.stat().st_mtime)
+        ev = _shipped_eval(str(bert.SHIPPED_EVAL_PATH), bert.SHIPPED_EVAL_PATH.stat().st_mtime)
     except FileNotFoundError:
         ui.note(f"No stored evaluation ({bert._rel(bert.SHIPPED_EVAL_PATH)}); rebuild it with "
                 "`python scripts/train_bert.py --eval-only`.")
@@ -437,7 +449,7 @@ def _compare_panel(results: dict | None) -> None:
         return
     c1, c2 = st.columns(2, gap="large")
     axis = widgets.segmented_control("x axis", ["epoch", "time"], key="bert_axis", where=c1, default="epoch") or "epoch"
-    mtime = bert.RESULTS_PATH.stat().st_mtime if results else 0.0
+    mtime = bert.RESULTS_PATH.stat().st_mtime if results else 0.0  # the figures' cache key
     if user_runs:
         chosen = [results["runs"][k] for k in chosen_keys] + list(user_runs)
         curves, times = plots.accuracy_curves(chosen, x=axis), plots.time_per_epoch(chosen)

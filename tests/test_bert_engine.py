@@ -113,7 +113,7 @@ def test_random_checkpoint_is_same_architecture_other_weights(embedded):
     [
         ("nonexistent-owner/no-such-model-xyz", "not in the local Hugging Face cache"),
         ("tbs17/MathBERT", "downloads are off"),
-        ("bad name!!", "neither an existing local folder nor a valid"),
+        ("bad name!!", "is not available: enter a Hugging Face model id"),
         ("", "Empty checkpoint name"),
     ],
 )
@@ -126,13 +126,36 @@ def test_unavailable_checkpoints_fail_fast(name, fragment):
 
 def test_folder_without_model_and_embedded_still_usable(tmp_path):
     with pytest.raises(bert.CheckpointUnavailable, match="does not hold a transformers model"):
-        bert.load_pretrained(str(tmp_path))
+        bert.load_pretrained(str(tmp_path), allowed_dirs=[tmp_path])
     tok, model = bert.load_pretrained("embedded")
     assert bert.predict_proba(tok, model, "one plus one").label in LABELS
 
 
+@pytest.mark.parametrize("name", ["/etc", "/root", "/no/such/folder", "../..", "~", "assets/bert", "engine",
+                                  "/tmp/../etc", "C:\\Windows"])
+def test_folders_outside_the_operator_list_get_one_message(name, tmp_path):
+    """Existing and missing folders get the same text: the box cannot probe the server (issue 17)."""
+    with pytest.raises(bert.CheckpointUnavailable) as exc:
+        bert.load_pretrained(name, allowed_dirs=[tmp_path])
+    msg = str(exc.value)
+    if name in ("assets/bert", "engine"):  # valid owner/name shapes: looked up in the hub cache only
+        assert "not in the local Hugging Face cache" in msg
+    else:
+        assert msg == bert.not_available_message(name)
+
+
+def test_symlink_out_of_an_allowed_folder_is_refused(tmp_path):
+    allowed = tmp_path / "models"
+    allowed.mkdir()
+    (allowed / "escape").symlink_to(bert.embedded_model_path())
+    with pytest.raises(bert.CheckpointUnavailable, match="is not available"):
+        bert.load_pretrained(str(allowed / "escape"), allowed_dirs=[allowed])
+
+
 def test_local_folder_opt_in_bert(embedded):
-    tok, model = bert.load_pretrained(str(bert.embedded_model_path()))
+    with pytest.raises(bert.CheckpointUnavailable, match="is not available"):
+        bert.load_pretrained(str(bert.embedded_model_path()))
+    tok, model = bert.load_pretrained(str(bert.embedded_model_path()), allowed_dirs=[bert.embedded_model_path()])
     assert isinstance(model, bert.BertForSentenceClassification)
     assert torch.equal(model.pooler.dense.weight, embedded[1].pooler.dense.weight)
 
@@ -145,7 +168,7 @@ def test_non_bert_architecture_goes_through_automodel(tmp_path):
     cfg = RobertaConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
                         intermediate_size=64, max_position_embeddings=40, pad_token_id=0)
     RobertaModel(cfg).save_pretrained(tmp_path)
-    tok, model = bert.load_pretrained(str(tmp_path))
+    tok, model = bert.load_pretrained(str(tmp_path), allowed_dirs=[tmp_path])
     assert isinstance(model, bert.EncoderForSentenceClassification)
     enc = bert.encode(tok, ["three plus four"], 16)
     logits, loss = model(labels=torch.tensor([2]), **enc)
@@ -274,3 +297,79 @@ def test_shipped_model_classifies_unseen_expressions():
     enc = bert.encode(tok, s.test_texts[:90], 16)
     pred = bert._predict_labels(model, enc, 90)
     assert (pred == np.array(s.test_labels[:90])).mean() >= 0.85
+
+
+# ---------------------------------------------------------------------------
+# Issue 15: what the task covers; issues 12/17: damaged shipped files
+# ---------------------------------------------------------------------------
+from engine import arith_data  # noqa: E402
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("7 - 9", "digits"), ("7 - 9", "symbol"), ("seven times nine", "only operators trained"),
+    ("one hundred minus two", "above 99"), ("I love pizza", "never read the word"),
+    ("seven minus", "not of the trained form"), ("seven minus nine.", "never do"),
+])
+def test_input_problems_name_what_is_outside_the_task(text, fragment):
+    problems = arith_data.input_problems(text)
+    assert problems and any(fragment in p for p in problems), problems
+
+
+@given(st.integers(0, 99), st.sampled_from(["plus", "minus"]), st.integers(0, 99))
+@settings(max_examples=60, deadline=None)
+def test_every_trained_expression_is_in_the_task(a, op, b):
+    text = f"{number_to_words(a)} {op} {number_to_words(b)}"
+    assert arith_data.input_problems(text) == []
+    e = arith_data.parse_expression("  " + text.upper() + " ")
+    assert (e.a, e.op, e.b) == (a, op, b) and e.label == LABELS[sign_label(a, op, b)]
+
+
+def test_twelve_minus_eleven_is_in_the_task_and_positive():
+    e = arith_data.parse_expression("twelve minus eleven")
+    assert e.value == 1 and e.label == "positive"
+
+
+def _copy_asset(tmp_path, path):
+    dst = tmp_path / path.name
+    shutil.copy(path, dst)
+    return dst
+
+
+@pytest.mark.skipif(not bert.RESULTS_PATH.exists(), reason="assets/bert/results.json not shipped")
+def test_damaged_results_name_the_file(tmp_path):
+    p = _copy_asset(tmp_path, bert.RESULTS_PATH)
+    p.write_text(p.read_text()[:300])
+    with pytest.raises(bert.AssetError, match="results.json is damaged.*git checkout"):
+        bert.load_results(p)
+    p.write_text('{"runs": {"x": {"label": 1}}}')
+    with pytest.raises(bert.AssetError, match="results.json is damaged"):
+        bert.load_results(p)
+
+
+@pytest.mark.skipif(not bert.DELTA_PATH.exists(), reason="the fine-tuned delta is not shipped")
+def test_damaged_delta_names_the_file(tmp_path):
+    p = _copy_asset(tmp_path, bert.DELTA_PATH)
+    p.write_bytes(p.read_bytes()[:4096])
+    with pytest.raises(bert.AssetError, match="finetuned_delta.safetensors is damaged"):
+        bert.load_finetuned(p)
+
+
+@pytest.mark.skipif(not bert.SHIPPED_EVAL_PATH.exists(), reason="shipped_eval.json not generated")
+def test_shipped_eval_is_consistent(tmp_path):
+    ev = bert.load_shipped_eval()
+    m = np.array(ev["confusion"])
+    assert m.sum() == ev["n"] and abs(np.trace(m) / ev["n"] - ev["accuracy"]) < 1e-12
+    for i, name in enumerate(ev["labels"]):
+        assert abs(ev["per_class"][name] - m[i, i] / m[i].sum()) < 1e-12
+    p = _copy_asset(tmp_path, bert.SHIPPED_EVAL_PATH)
+    p.write_text('{"confusion": [[1]]')
+    with pytest.raises(bert.AssetError, match="shipped_eval.json is damaged"):
+        bert.load_shipped_eval(p)
+
+
+def test_evaluate_predictions_counts(embedded):
+    tok, model = embedded
+    texts = ["one plus one", "two minus two", "three minus nine"]
+    ev = bert.evaluate_predictions(tok, model, texts, [2, 1, 0])
+    assert ev["n"] == 3 and np.array(ev["confusion"]).sum() == 3
+    assert len(ev["errors"]) == 3 - int(np.trace(np.array(ev["confusion"])))

@@ -3,7 +3,7 @@
 Each (budget C, hidden size h) trains engine.nmt's decoder for D = C / (6 N) tokens
 (N non-embedding parameters). Locally on a process pool by default, or on Ray:
 
-    .venv/bin/python scripts/run_sweep.py --budgets 3e9 1e10 3e10 --hidden-sizes 16 32 48 64
+    .venv/bin/python scripts/run_sweep.py --layers 1 --heads 2 --lr 1e-2 --budgets 3e9 --hidden-sizes 8 12 16 24 32 48
     .venv/bin/python scripts/run_sweep.py --backend ray --address auto ...      # join a cluster
     .venv/bin/python scripts/run_sweep.py --backend ray ...                     # start local Ray
 

@@ -678,10 +678,11 @@ class OodDetector:
 
 def fit_ood_detector(bundle: ClipBundle, n_train: int = 3000, seed: int = 777, n_calibration: int = 2000,
                      calibration_seed: int = 778, quantile: float = 0.01, steps: int = 400,
-                     weight_decay: float = 1e-3) -> OodDetector:
-    """Fit :class:`OodDetector` (seeds distinct from training and from the test sets)."""
+                     weight_decay: float = 1e-3, renderer: str = "wide") -> OodDetector:
+    """Fit :class:`OodDetector` (seeds distinct from training and from the test sets); ``renderer``
+    is the one the model was trained on (``"wide"`` or ``"classic"``: it defines the domain)."""
     rng = np.random.default_rng(seed)
-    pos, _ = scenes.make_dataset(n_train, seed)
+    pos, _ = scenes.make_dataset(n_train, seed, renderer=renderer)
     neg = [scenes.draw_non_scene(rng) for _ in range(n_train)]
     z = torch.cat([domain_features(bundle, pos), domain_features(bundle, neg)])
     y = torch.cat([torch.ones(n_train), torch.zeros(n_train)])
@@ -700,7 +701,7 @@ def fit_ood_detector(bundle: ClipBundle, n_train: int = 3000, seed: int = 777, n
     with torch.enable_grad():
         opt.step(closure)
     det = OodDetector(mu, sigma, w.detach(), float(b.detach()), 0.0, quantile, n_calibration)
-    cal, _ = scenes.make_dataset(n_calibration, calibration_seed)
+    cal, _ = scenes.make_dataset(n_calibration, calibration_seed, renderer=renderer)
     det.threshold = float(np.quantile(det.scores(domain_features(bundle, cal)), quantile))
     return det
 

@@ -434,11 +434,13 @@ def _degrade(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     return img
 
 
-def make_dataset(n: int, seed: int, size: int = IMAGE_SIZE) -> tuple[np.ndarray, list[SceneSpec]]:
-    """``n`` random scenes as a uint8 array (n, size, size, 3) and their specs."""
+def make_dataset(n: int, seed: int, size: int = IMAGE_SIZE, renderer: str = "wide") -> tuple[np.ndarray, list[SceneSpec]]:
+    """``n`` random scenes as a uint8 array (n, size, size, 3) and their specs; ``renderer``:
+    ``"wide"`` (:func:`draw_scene`) or ``"classic"`` (:func:`draw_scene_classic`)."""
+    draw = {"wide": draw_scene, "classic": draw_scene_classic}[renderer]
     rng = np.random.default_rng(seed)
     specs = [sample_spec(rng) for _ in range(n)]
-    images = np.stack([np.asarray(draw_scene(s, rng, size)) for s in specs])
+    images = np.stack([np.asarray(draw(s, rng, size)) for s in specs])
     return images, specs
 
 

@@ -256,18 +256,21 @@ def train(args: argparse.Namespace) -> dict:
 
 
 def finalize(out: Path, n_test: int, n_alt: int, seed: int = 0, ood_train: int = 3000, ood_calibration: int = 2000,
-             threads: int = 1) -> dict:
-    """Evaluate the weights in ``out`` on both held-out sets and fit the out-of-domain detector.
+             threads: int = 1, domain: str = "wide") -> dict:
+    """Evaluate the weights in ``out`` on three held-out sets and fit the out-of-domain detector.
 
-    Writes into ``eval.json`` (keeping the training record already there):
-    - ``renderers.training``: ``n_test`` scenes of engine.scenes (test seed ``seed + 10_000``);
+    ``domain`` is the renderer the weights were trained on: ``"wide"`` (engine.scenes.draw_scene,
+    issue 16) or ``"classic"`` (the first renderer, draw_scene_classic). Writes into ``eval.json``
+    (keeping the training record already there):
+    - ``renderers.classic`` / ``renderers.training``: ``n_test`` scenes of the first / the wide
+      renderer (test seed ``seed + 10_000``);
     - ``renderers.second``: ``n_alt`` scenes of engine.scenes_alt (seed ``seed + 20_000``), a renderer
       never used in training, through the model's own preprocess like an upload;
       each with accuracy per attribute, per-class accuracy and confusion matrices;
-    - ``ood``: the detector's threshold and its flag rate on held-out scenes of both renderers and on
-      photographs bundled with scikit-image (never used in fitting); the detector goes to
-      ``ood_detector.safetensors``.
-    The top-level count/colour/shape/joint stay the training renderer's figures.
+    - ``ood``: the detector's threshold (calibrated on held-out scenes of ``domain``) and its flag
+      rate on held-out scenes of each renderer and on photographs bundled with scikit-image (never
+      used in fitting); the detector goes to ``ood_detector.safetensors``.
+    The top-level count/colour/shape/joint are the ``domain`` renderer's figures.
     """
     from engine import clip, scenes_alt
 
@@ -277,34 +280,36 @@ def finalize(out: Path, n_test: int, n_alt: int, seed: int = 0, ood_train: int =
     ev_path = out / "eval.json"
     record = json.loads(ev_path.read_text()) if ev_path.is_file() else {}
     test_seed = seed + 10_000
-    images, specs = scenes.make_dataset(n_test, test_seed)
-    f_train = clip.encode_images(bundle, images)
-    train_eval = clip.evaluate_zero_shot(bundle, None, specs, features=f_train)
-    print("training renderer", train_eval.accuracy, flush=True)
+    sets, evals = {}, {}
+    for key, renderer in (("classic", "classic"), ("training", "wide")):
+        images, specs = scenes.make_dataset(n_test, test_seed, renderer=renderer)
+        sets[key] = images
+        evals[key] = clip.evaluate_zero_shot(bundle, images, specs)
+        print(key, evals[key].accuracy, flush=True)
     alt_images, alt_specs = scenes_alt.make_dataset_alt(n_alt, seed + 20_000)
-    alt_eval = clip.evaluate_zero_shot(bundle, alt_images, alt_specs)
-    print("second renderer", alt_eval.accuracy, flush=True)
+    sets["second"] = alt_images
+    evals["second"] = clip.evaluate_zero_shot(bundle, alt_images, alt_specs)
+    print("second", evals["second"].accuracy, flush=True)
     det = clip.fit_ood_detector(bundle, n_train=ood_train, n_calibration=ood_calibration,
-                                seed=seed + 777, calibration_seed=seed + 778)
+                                seed=seed + 777, calibration_seed=seed + 778, renderer=domain)
     clip.save_ood_detector(det, out / "ood_detector.safetensors")
-    flag = {
-        "held_out_scenes": float(np.mean(det.scores(clip.domain_features(bundle, images)) < det.threshold)),
-        "second_renderer": float(np.mean(det.scores(clip.domain_features(bundle, alt_images)) < det.threshold)),
-    }
+    flag = {key: float(np.mean(det.scores(clip.domain_features(bundle, imgs)) < det.threshold))
+            for key, imgs in sets.items()}
     photos = clip.ood_photos(seed=seed)
     photo_scores = det.scores(clip.domain_features(bundle, list(photos.values())))
     flag["photos"] = float(np.mean(photo_scores < det.threshold))
     print("ood flag rates", flag, flush=True)
     gold = clip.goldfish_sensitivity(bundle, n_images=24, seed=0)
+    top = "classic" if domain == "classic" else "training"
+    names = {"classic": "engine.scenes.draw_scene_classic", "training": "engine.scenes.draw_scene",
+             "second": "engine.scenes_alt.draw_scene_alt"}
     record.update({
-        "n_test": n_test, "test_seed": test_seed,
-        **{k: train_eval.accuracy[k] for k in ("count", "colour", "shape", "joint")},
-        "renderers": {
-            "training": {"seed": test_seed, "renderer": "engine.scenes.draw_scene", **train_eval.as_dict()},
-            "second": {"seed": seed + 20_000, "renderer": "engine.scenes_alt.draw_scene_alt", **alt_eval.as_dict()},
-        },
+        "n_test": n_test, "test_seed": test_seed, "domain": domain,
+        **{k: evals[top].accuracy[k] for k in ("count", "colour", "shape", "joint")},
+        "renderers": {k: {"seed": seed + 20_000 if k == "second" else test_seed, "renderer": names[k],
+                          **evals[k].as_dict()} for k in evals},
         "ood": {"threshold": det.threshold, "quantile": det.quantile, "n_calibration": det.n_calibration,
-                "n_fit": ood_train, "flag_rate": flag, "n_photos": len(photos),
+                "n_fit": ood_train, "renderer": domain, "flag_rate": flag, "n_photos": len(photos),
                 "photo_scores": {k: round(float(v), 3) for k, v in zip(photos, photo_scores)}},
         "goldfish": gold.as_records(),
         "finalize_seconds": round(time.time() - t0, 1),
@@ -336,13 +341,15 @@ def main(argv: list[str] | None = None) -> dict:
                    help="skip training: evaluate the weights in --out on both renderers and fit the OOD detector")
     p.add_argument("--alt", type=int, default=1000, help="held-out scenes of the second renderer")
     p.add_argument("--ood-fit", type=int, default=3000, help="scenes and non-scenes to fit the OOD detector on")
+    p.add_argument("--domain", choices=("wide", "classic"), default="wide",
+                   help="the renderer the weights were trained on (defines the OOD domain and the top figures)")
     args = p.parse_args(argv)
     if not args.finalize_only:
         result = train(args)
         if not args.alt:
             return result
     return finalize(Path(args.out), args.eval, args.alt, args.seed, ood_train=args.ood_fit,
-                    ood_calibration=min(2000, max(50, args.ood_fit)), threads=args.threads)
+                    ood_calibration=min(2000, max(50, args.ood_fit)), threads=args.threads, domain=args.domain)
 
 
 if __name__ == "__main__":

@@ -1,27 +1,45 @@
-"""AppTest checks of the CLIP prompting lab page."""
+"""AppTest checks of the CLIP prompting lab page (issues 8, 12, 16, 17)."""
 
 from __future__ import annotations
 
-from conftest import metric, page_app, run_page, shown_text
+import io
+import shutil
 
-from engine import clip
+import numpy as np
+import pytest
+from conftest import metric, page_app, run_page, shown_text
+from PIL import Image
+
+from engine import clip, scenes
+
+needs_ood = pytest.mark.skipif(not clip.OOD_PATH.exists(), reason="assets/clip/tiny/ood_detector.safetensors missing")
+
+
+def _png(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def test_default_view_shows_prediction_and_goldfish_check():
     at = run_page("clip")
+    assert not at.exception
     assert metric(at, "Top prompt") in {"two goldfish", "two nemo", "two orange fish"}
     assert float(metric(at, "Its probability").rstrip("%")) > 0
     text = shown_text(at)
     assert "What the tiny model knows" in text and "Count accuracy" in text
-    assert len(at.dataframe) == 2  # this image's variants and the seeded §4.2 check
-    check = at.dataframe[1].value
+    check = at.dataframe[0].value  # the seeded §4.2 check
     assert list(check["variant"]) == list(clip.GOLDFISH_VARIANTS)
     works = dict(zip(check["variant"], check["works"]))
-    assert works["two goldfish"] == "yes" and works["two nemo"] == "yes"
+    assert works["two goldfish"] == "yes" and works["two nemo"] == "yes" and works["two nemos"] == "no"
+    unread = dict(zip(check["variant"], check["words never read in training"]))
+    assert unread["two nemos"] == "nemos" and unread["two goldfish"] == "none"
+    assert "never read *nemos*" in text
 
 
 def test_other_sample_changes_the_answer():
-    at = run_page("clip", {"cl_image": "three red circles", "cl_prompts": "three red circles\ntwo orange fish\none blue square"})
+    at = run_page("clip", {"cl_image": "three red circles",
+                           "cl_prompts": "three red circles\ntwo orange fish\none blue square"})
     assert metric(at, "Top prompt") == "three red circles"
 
 
@@ -37,6 +55,18 @@ def test_empty_and_too_many_prompts_keep_the_text():
     assert at.text_area(key="cl_prompts").value == many
 
 
+def test_url_markdown_is_shown_as_text():
+    """?cl_prompts=x [phish](...) ![t](...) used to render a live link and an outside image (issue 17)."""
+    evil = "x [phish](http://example.com/phish) ![t](http://example.com/t.png)"
+    at = run_page("clip", {"cl_prompts": evil, "cl_image": "two orange fish"})
+    assert not at.exception
+    top = metric(at, "Top prompt")
+    assert "](http" not in top and "phish" in top  # escaped: the brackets are literal
+    for group in ("markdown", "caption", "text", "info", "warning", "error", "success"):
+        for el in getattr(at, group):
+            assert "](http://example.com" not in str(el.value), (group, el.value)
+
+
 def test_offline_real_model_message_keeps_embedded(monkeypatch):
     monkeypatch.setattr(clip, "_hub_reachable", lambda *a, **k: False)
     monkeypatch.setattr(clip, "_cached_hub_file", lambda *a, **k: None)
@@ -50,3 +80,80 @@ def test_offline_real_model_message_keeps_embedded(monkeypatch):
 def test_ensembling_toggle():
     at = run_page("clip", {"cl_ensemble": "true"})
     assert float(metric(at, "Its probability").rstrip("%")) > 0
+
+
+@pytest.mark.parametrize("data, message", [
+    (_png(Image.new("RGB", (10000, 4), "white")), "at least 8 pixels"),
+    (_png(Image.new("RGB", (4000, 100), "white")), "longer than wide"),
+    (_png(Image.new("1", (8000, 6000))), "megapixels"),
+    (b"name,value\n1,2\n", "not an image"),
+    (b"", "empty"),
+])
+def test_bad_uploads_get_a_message(data, message):
+    at = page_app("clip", {"cl_source": "Upload"}).run()
+    at.file_uploader(key="cl_upload").set_value(("bad.png", data, "image/png")).run()
+    assert not at.exception
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert at.text_area(key="cl_prompts").value  # nothing typed is lost
+
+
+def test_good_upload_is_predicted():
+    rng = np.random.default_rng(2)
+    img = scenes.draw_scene_classic(scenes.SceneSpec(3, "red", "circle"), rng, size=200)
+    at = page_app("clip", {"cl_source": "Upload", "cl_prompts": "three red circles\none blue square"}).run()
+    at.file_uploader(key="cl_upload").set_value(("scene.png", _png(img), "image/png")).run()
+    assert not at.exception
+    assert metric(at, "Top prompt") == "three red circles"
+
+
+def test_drawing_canvas_asks_for_a_drawing():
+    at = run_page("clip", {"cl_source": "Draw"})
+    assert not at.exception
+    assert "Draw something on the canvas" in shown_text(at)
+
+
+def test_canvas_pixels_become_an_image():
+    from pages import clip as page
+
+    blank = np.zeros((64, 64, 4), dtype=np.uint8)
+    assert page.canvas_to_image(blank) is None  # transparent = white = nothing drawn
+    drawn = blank.copy()
+    drawn[20:40, 20:40] = (32, 80, 224, 255)
+    img = page.canvas_to_image(drawn)
+    assert img.mode == "RGB" and img.getpixel((30, 30)) == (32, 80, 224) and img.getpixel((2, 2)) == (255, 255, 255)
+
+
+@needs_ood
+def test_photo_is_flagged_out_of_domain_scene_is_not():
+    at = run_page("clip", {"cl_image": "photo: chelsea"})
+    assert not at.exception
+    assert any("Out of domain" in w.value for w in at.warning)
+    at = run_page("clip", {"cl_image": "two orange fish"})
+    assert any("Looks like the scenes" in s.value for s in at.success)
+
+
+@needs_ood
+def test_what_the_model_knows_shows_both_renderers_and_confusion():
+    at = run_page("clip")
+    text = shown_text(at)
+    assert "second renderer" in text and "Out-of-domain signal" in text
+    at.segmented_control(key="cl_attr").set_value("shape").run()
+    assert not at.exception
+
+
+def test_damaged_weights_and_eval_keep_the_page(tmp_path, monkeypatch):
+    d = tmp_path / "tiny"
+    shutil.copytree(clip.EMBEDDED_DIR, d)
+    w = d / "open_clip_model.safetensors"
+    w.write_bytes(w.read_bytes()[:5000])
+    (d / "eval.json").write_text('{"count": 0.9')
+    monkeypatch.setattr(clip, "EMBEDDED_DIR", d)
+    monkeypatch.setattr(clip, "EVAL_JSON", d / "eval.json")
+    monkeypatch.setattr(clip, "OOD_PATH", d / "ood_detector.safetensors")
+    at = run_page("clip")
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "open_clip_model.safetensors is damaged" in errors and "git checkout" in errors
+    assert "eval.json is damaged" in errors
+    text = shown_text(at)
+    assert "Prompt sensitivity" in text and "Images x prompts" in text  # the other panels are still there

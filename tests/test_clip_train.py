@@ -28,7 +28,8 @@ def test_count_contrastive_batches():
 
 @pytest.mark.slow
 def test_training_smoke_run_is_seeded_and_loadable(tmp_path):
-    args = ["--steps", "3", "--batch", "16", "--eval", "32", "--eval-every", "0", "--log-every", "1", "--seed", "5"]
+    args = ["--steps", "3", "--batch", "16", "--eval", "32", "--eval-every", "0", "--log-every", "1", "--seed", "5",
+            "--alt", "0"]
     r1 = tr.main([*args, "--out", str(tmp_path / "a")])
     r2 = tr.main([*args, "--out", str(tmp_path / "b")])
     assert [h["loss"] for h in r1["history"]] == [h["loss"] for h in r2["history"]]
@@ -36,7 +37,20 @@ def test_training_smoke_run_is_seeded_and_loadable(tmp_path):
         assert 0.0 <= r1[key] <= 1.0
     ev = json.loads((tmp_path / "a" / "eval.json").read_text())
     assert ev["steps"] == 3 and ev["n_test"] == 32
+    # the evaluation step: three renderers, per-class accuracy, confusion matrices, the OOD detector
+    fin = tr.main(["--finalize-only", "--out", str(tmp_path / "a"), "--eval", "24", "--alt", "8", "--ood-fit", "16"])
+    assert set(fin["renderers"]) == {"classic", "training", "second"}
+    assert sum(map(sum, fin["renderers"]["second"]["confusion"]["shape"])) == 8
+    assert set(fin["ood"]["flag_rate"]) == {"classic", "training", "second", "photos"}
+    assert (tmp_path / "a" / "ood_detector.safetensors").is_file() and fin["steps"] == 3
     b = clip.load_clip(str(tmp_path / "a"))
-    img = scenes.draw_scene(scenes.SceneSpec(1, "red", "circle"), np.random.default_rng(0))
+    img = scenes.draw_scene_classic(scenes.SceneSpec(1, "red", "circle"), np.random.default_rng(0))
     p = clip.zero_shot(b, img, ["one red circle", "two blue fish"])
     assert abs(p.sum() - 1) < 1e-9
+
+
+def test_locked_text_and_time_budget_options_parse(tmp_path):
+    """--lock-text trains the image tower only; --time-budget ends the cosine schedule early."""
+    r = tr.main(["--steps", "2", "--batch", "8", "--eval", "8", "--eval-every", "0", "--log-every", "1", "--alt", "0",
+                 "--lock-text", "--time-budget", "600", "--out", str(tmp_path / "c")])
+    assert r["lock_text"] is True and r["time_budget"] == 600 and r["steps"] == 2

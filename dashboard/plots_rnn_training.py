@@ -18,6 +18,7 @@ from dashboard import figures
 
 LN10 = math.log(10.0)
 MODEL_LABELS = {"rnn_tanh": "tanh RNN", "rnn_relu": "ReLU RNN", "lstm": "LSTM", "gru": "GRU"}
+ZERO_COLOR = "#d0d0d0"  # exactly-zero gradient cells
 BOUND_COLOR = "#8c8c8c"  # prod_t sigma_max(J_t)
 WEIGHT_BOUND_COLOR = "#000000"  # (gamma sigma_max(W_hh))^k
 MODEL_COLORS = {"rnn_tanh": figures.color(3), "rnn_relu": figures.color(4), "lstm": figures.color(0),
@@ -88,6 +89,16 @@ def heatmap_figure(history, T: int, zrange: tuple[float, float] | None = None) -
         x=np.arange(1, T + 1), y=history.grad_h_steps, z=z, zmin=zmin, zmax=zmax, colorscale=figures.SEQUENTIAL,
         colorbar=dict(title=dict(text="log10 ||dL/dh_t||", side="right"), thickness=12),
         hovertemplate="t=%{x}<br>step %{y}<br>log10 ||dL/dh_t|| = %{z:.3g}<extra></extra>"))
+    zero = np.asarray(history.grad_h) == 0
+    if zero.any():
+        # exact zeros (float32 underflow, or every unit saturated / off) in light grey, not blank
+        fig.add_trace(go.Heatmap(
+            x=np.arange(1, T + 1), y=history.grad_h_steps, z=np.where(zero, 1.0, np.nan),
+            colorscale=[[0, ZERO_COLOR], [1, ZERO_COLOR]], showscale=False,
+            hovertemplate="t=%{x}<br>step %{y}<br>||dL/dh_t|| = 0 exactly<extra></extra>"))
+        fig.add_annotation(x=0.0, xref="paper", y=1.0, yref="paper", yanchor="bottom", xanchor="left",
+                           showarrow=False, text=f"grey: exactly 0 ({zero.mean():.0%} of cells)",
+                           font=dict(size=12, color="#555555"))
     return fig
 
 
@@ -111,10 +122,13 @@ def profile_figure(result) -> go.Figure:
         if not len(prof):
             continue
         y = np.asarray(prof, dtype=float)
+        zeros = int(np.sum(y == 0))
         y = np.where(y > 0, y, np.nan)
         step = int(h.grad_h_steps[-1])
+        name = f"{_label(kind)} (step {step})" + (f": {zeros} of {len(y)} exactly 0" if zeros else "")
         fig.add_trace(go.Scatter(
-            x=np.arange(1, len(y) + 1), y=y, mode="lines", name=f"{_label(kind)} (step {step})",
+            x=np.arange(1, len(y) + 1), y=y, mode="lines+markers" if len(y) - zeros < 5 else "lines",
+            name=name,
             line=dict(color=MODEL_COLORS.get(kind), width=2.5),
             hovertemplate=f"{_label(kind)}<br>t=%{{x}}<br>||dL/dh_t|| = %{{y:.3e}}<extra></extra>"))
     fig.update_yaxes(exponentformat="power")

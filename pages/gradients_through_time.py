@@ -182,8 +182,8 @@ def show_result(res: rt.TrainingResult, job_id: str, *, live: bool) -> None:
                     text += f"; bound (gamma sigma_max(W_hh))^(T-1) = {ui.fmt_ln(now.log_weight_bound)}"
             st.markdown(text)
             ui.show(fig, key=f"gtt_fig_spec_{k}")
-        st.caption("J_t = ds_(t+1)/ds_t: for the RNNs diag(phi'(pre_(t+1))) W_hh, for LSTM/GRU torch.func.jacrev of "
-                   "the cell. The product's singular values come from the project's Jacobian engine (blocked QR "
+        st.caption("J_t = ds_(t+1)/ds_t: for the RNNs diag(phi'(pre_(t+1))) W_hh, for LSTM/GRU the cell's Jacobian by "
+                   "autograd (all t in one batched backward pass). The product's singular values come from the project's Jacobian engine (blocked QR "
                    "in log space), so values far below 1e-308 stay exact. Dashed: at initialisation; solid: now.")
     st.markdown("**Gradient clipping** (Pascanu et al. 2013): "
                 "$g \\leftarrow \\tau\\, g/\\lVert g\\rVert$ when $\\lVert g\\rVert > \\tau$")

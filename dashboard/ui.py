@@ -103,7 +103,7 @@ def table(data, *, max_static_rows: int = 40, escape: bool = True, where=st, **d
         frame = frame.copy()
         frame.columns = [escape_markdown(c) for c in frame.columns]
         for col in frame.columns:
-            if frame[col].dtype == object:
+            if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
                 frame[col] = frame[col].map(lambda v: escape_markdown(v) if isinstance(v, str) else v)
     hide_index = dataframe_kwargs.get("hide_index", True)
     where.table(frame, hide_index=hide_index)

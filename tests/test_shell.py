@@ -230,3 +230,20 @@ def test_tab_bar_and_expander_are_url_bound():
     at.run()
     assert "tab=Convolution" in [t.value for t in at.text]
     assert any("t_tab=Nope" in t.value for t in at.text)
+
+
+def test_ui_table_is_static_and_escaped_for_small_data():
+    from streamlit.testing.v1 import AppTest
+
+    script = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
+        "from dashboard import ui\n"
+        "ui.table([{'name': '[x](http://example.com)', 'v': 1}])\n"
+        "ui.table([{'i': i} for i in range(50)], max_static_rows=40)\n"
+    )
+    at = AppTest.from_string(script).run()
+    assert not at.exception
+    assert len(at.table) == 1 and len(at.dataframe) == 1
+    cell = str(at.table[0].value.iloc[0, 0])
+    assert "](http" not in cell and "example" in cell
+    assert ui.escape_markdown("$a$ :red[b]") == "\\$a\\$ \\:red\\[b\\]"

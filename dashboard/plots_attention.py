@@ -191,34 +191,48 @@ def attention_grid(maps: list, *, title: str) -> go.Figure:
 def attention_heads(m, *, title: str, heads: list[int] | None = None, cols: int = 2) -> go.Figure:
     """One layer's attention (an AttentionMap), one heatmap per head, sized for a projector:
     every cell at least CELL_PX pixels tall, token labels on every panel. ``heads`` (0-based)
-    picks heads (default all); ``cols`` panels per row."""
+    picks heads (default all); ``cols`` panels per row.
+
+    The layout (axis domains, panel titles) is written out directly rather than with
+    ``make_subplots`` + ``update_*`` calls: one validation pass instead of dozens, which
+    halves the build time of this figure (profiled with benchmarks/bench_nmt.py --page)."""
     heads = list(range(m.weights.shape[0])) if heads is None else list(heads)
     cols = max(1, min(cols, len(heads)))
     rows = -(-len(heads) // cols)
     nq = len(m.query_tokens)
     panel = max(300, CELL_PX * nq + 40)
     gap = 150  # px between rows: rotated tick labels, the x-axis title and the next panel's title
-    top, bottom = 60, 40
-    height = rows * panel + (rows - 1) * gap + top + bottom + 110
+    top, bottom = 90, 110
+    height = rows * panel + (rows - 1) * gap + top + bottom
+    area = height - top - bottom
+    hgap = 0.1 if cols > 1 else 0.0
+    width = (1.0 - 0.06 - hgap * (cols - 1)) / cols  # leave room for the colour bar
     xs, ys = _labels(m.key_tokens), _labels(m.query_tokens)
-    fig = make_subplots(rows=rows, cols=cols, horizontal_spacing=0.1 if cols > 1 else 0.02,
-                        vertical_spacing=gap / (height - top - bottom - 110) if rows > 1 else 0.0,
-                        subplot_titles=[f"head {h + 1}" for h in heads])
+    tick = dict(size=12)
+    data, layout = [], {}
+    annotations = []
     for i, h in enumerate(heads):
-        fig.add_trace(go.Heatmap(z=m.weights[h], x=xs, y=ys, colorscale=figures.SEQUENTIAL, zmin=0, zmax=1,
-                                 showscale=(i == 0), colorbar=dict(title="weight", len=min(1.0, 600 / height)),
-                                 hovertemplate="query %{y}<br>key %{x}<br>weight %{z:.3f}<extra>head " + str(h + 1)
-                                 + "</extra>"),
-                      row=i // cols + 1, col=i % cols + 1)
-    figures.style(fig, title=title, legend=False, height=height)
-    fig.update_layout(margin=dict(t=top + 30, b=bottom + 70))
-    fig.update_annotations(yshift=4)
-    fig.update_yaxes(autorange="reversed", tickfont=dict(size=12))
-    fig.update_xaxes(tickfont=dict(size=12), tickangle=-60)
-    fig.update_yaxes(title_text="query token", col=1)
-    for c in range(1, cols + 1):
-        fig.update_xaxes(title_text="key token", title_standoff=4, row=rows, col=c)
-    return fig
+        r, c = divmod(i, cols)
+        n = "" if i == 0 else str(i + 1)
+        x0 = c * (width + hgap)
+        y1 = 1.0 - r * (panel + gap) / area
+        y0 = y1 - panel / area
+        data.append(go.Heatmap(z=m.weights[h], x=xs, y=ys, xaxis=f"x{n}", yaxis=f"y{n}", colorscale=figures.SEQUENTIAL,
+                               zmin=0, zmax=1, showscale=(i == 0),
+                               colorbar=dict(title=dict(text="weight"), len=min(1.0, 600 / height), y=1.0,
+                                             yanchor="top"),
+                               hovertemplate="query %{y}<br>key %{x}<br>weight %{z:.3f}<extra>head " + str(h + 1)
+                               + "</extra>"))
+        layout[f"xaxis{n}"] = dict(domain=[x0, x0 + width], anchor=f"y{n}", tickangle=-60, tickfont=tick,
+                                   title=dict(text="key token", standoff=4) if r == rows - 1 else None)
+        layout[f"yaxis{n}"] = dict(domain=[max(0.0, y0), min(1.0, y1)], anchor=f"x{n}", autorange="reversed",
+                                   tickfont=tick, title=dict(text="query token") if c == 0 else None)
+        annotations.append(dict(text=f"head {h + 1}", x=x0 + width / 2, y=min(1.0, y1), xref="paper", yref="paper",
+                                xanchor="center", yanchor="bottom", yshift=4, showarrow=False, font=dict(size=14)))
+    layout.update(title=dict(text=title, x=0.0, xanchor="left"), height=height, showlegend=False,
+                  annotations=annotations, margin=dict(l=60, r=20, t=top, b=bottom),
+                  font=dict(family=figures.FONT_FAMILY, size=figures.BASE_FONT_SIZE), hovermode="closest")
+    return go.Figure(data=data, layout=layout)
 
 
 def accuracy_by_length(rows: dict[str, list[tuple[int, float, int]]]) -> go.Figure:

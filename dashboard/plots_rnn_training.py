@@ -54,7 +54,7 @@ def loss_figure(result) -> go.Figure:
     """Training loss (thin) and held-out loss (thick, markers) per model against the training step,
     log y, with the trivial baseline (1/6 for adding, ln A for copy) and the target."""
     cfg = result.config
-    fig = figures.new_figure(x_title="training step", y_title=f"loss ({result.loss_name}), log scale",
+    fig = figures.new_figure(x_title="training step", y_title=f"{result.loss_name}, log scale",
                              log_y=True, height=380)
     for kind, h in result.histories.items():
         c = MODEL_COLORS.get(kind)

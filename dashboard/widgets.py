@@ -114,6 +114,14 @@ def _streamlit_bound(name: str) -> bool:
         return False
 
 
+def keep_params(*keys: str) -> None:
+    """Declare URL keys of widgets that exist but did not run this time (the bodies of
+    the tabs that are not open, a closed expander's content that is skipped), so
+    :func:`report_unknown_params` keeps them in the URL: a shared link then restores
+    them when their tab is opened. Call it where the skipped body would have run."""
+    bound_keys().update(keys)
+
+
 def report_unknown_params() -> None:
     """Report and remove query parameters that no widget claims.
 
@@ -382,7 +390,8 @@ def tab_bar(label: str, options: Sequence[str], *, key: str, default: str | None
         else:
             pool_panel()
 
-    ``options`` are the labels shown (plain strings, unique, no markdown).
+    ``options`` are the labels shown (plain strings, unique, no markdown). Widgets of
+    the bodies that did not run can keep their URL values with :func:`keep_params`.
     """
     options = list(options)
     if not options:

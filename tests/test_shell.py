@@ -210,6 +210,12 @@ def test_tab_bar_and_expander_are_url_bound():
         "widgets.begin_run()\n"
         "tab = widgets.tab_bar('View', ['Convolution', 'Max pooling'], key='t_tab')\n"
         "st.text('tab=' + tab)\n"
+        "if tab == 'Convolution':\n"
+        "    widgets.slider('w', 0, 9, 1, key='t_conv_w')\n"
+        "    widgets.keep_params('t_pool_x')\n"
+        "else:\n"
+        "    widgets.slider('x', 0, 9, 1, key='t_pool_x')\n"
+        "    widgets.keep_params('t_conv_w')\n"
         "with widgets.expander('More', key='t_more') as box:\n"
         "    st.text('open=' + str(box.open))\n"
         "with ui.status_while('Working'):\n"
@@ -220,11 +226,14 @@ def test_tab_bar_and_expander_are_url_bound():
     at = AppTest.from_string(script)
     at.query_params["t_tab"] = "Max pooling"
     at.query_params["t_more"] = "true"
+    at.query_params["t_conv_w"] = "4"
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     texts = [t.value for t in at.text]
     assert "tab=Max pooling" in texts and "open=True" in texts
     assert not at.status  # the finished status box was removed
+    assert at.query_params["t_conv_w"] in ("4", ["4"])  # the closed tab's value stays in the URL
+    assert not any("unknown" in t for t in texts)
     at = AppTest.from_string(script)
     at.query_params["t_tab"] = "Nope"
     at.run()

@@ -340,7 +340,7 @@ def _input_check(text: str) -> None:
                    "of the form NUMBER plus|minus NUMBER, with numbers written as words from zero to ninety-nine; this one "
                    "differs: "
                    + "; ".join(ui.escape_markdown(p) for p in problems)
-                   + ". The answer below is a guess about a kind of sentence it never saw.",
+                   + ". The prediction shown is a guess about a kind of sentence it never saw.",
                    icon=":material/warning:")
         return
     expr = arith_data.parse_expression(text)
@@ -417,12 +417,12 @@ def _accuracy_section() -> None:
     except bert.AssetError as exc:
         ui.error(str(exc))
         return
+    cols = st.columns(len(ev["per_class"]) + 1)
+    cols[0].metric("All classes", _pct(ev["accuracy"]), help=f"{ev['n']} test expressions")
+    for col, (name, acc) in zip(cols[1:], ev["per_class"].items()):
+        col.metric(name, _pct(acc), help=f"accuracy on the test expressions whose true sign is {name}")
     c1, c2 = st.columns([1, 1.3], gap="large")
     with c1:
-        cols = st.columns(len(ev["per_class"]) + 1)
-        cols[0].metric("All classes", _pct(ev["accuracy"]), help=f"{ev['n']} test expressions")
-        for col, (name, acc) in zip(cols[1:], ev["per_class"].items()):
-            col.metric(name, _pct(acc))
         if ev.get("errors"):
             st.caption("Some expressions it gets wrong: " + "; ".join(
                 f"{e['text']} ({e['true']}, read as {e['predicted']})" for e in ev["errors"][:6])

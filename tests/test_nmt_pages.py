@@ -136,3 +136,21 @@ def test_translation_presets_apply_and_switch_without_errors():
     at.button(key="preset::2.1.3 longer than any training word").click().run()
     assert at.selectbox(key="tr_word").value == "understatement"
     assert "longer than any training word" in shown_text(at)
+
+
+def test_training_job_stops_on_cancel():
+    import time
+
+    import pages.translation as page
+    from dashboard import jobs
+    from engine import nmt
+
+    cfg = nmt.TrainConfig(hidden_size=16, num_layers=1, num_heads=2, dataset="tiny", epochs=30, threads=None)
+    job_id = jobs.submit(kind="nmt-train", label="test cancel", fn=page._train_job(cfg), cap_s=120)
+    deadline = time.monotonic() + 120
+    while jobs.status(job_id).fraction == 0 and time.monotonic() < deadline:  # wait until it has taken steps
+        time.sleep(0.05)
+    assert jobs.cancel(job_id)
+    final = jobs.QUEUE.wait(job_id, timeout=120)
+    assert final.state == "cancelled" and final.result is None
+    assert final.fraction < 0.9  # it stopped long before the 30 epochs

@@ -211,6 +211,8 @@ def test_lecture_mode_enlarges_text(streamlit_server, wide_page):
             break
     missing = {"body text", "metric value", "KaTeX formula", "axis title", "tick label", "legend entry"} - set(ratios)
     assert not missing, f"no page shows {missing}"
+    for k, (a, b, page) in ratios.items():
+        print(f"lecture mode: {k} {a:.1f} -> {b:.1f} px on /{page} ({b / a:.2f}x)")
     small = {k: f"{a:.1f} -> {b:.1f} px on /{page} ({b / a:.2f}x)" for k, (a, b, page) in ratios.items()
              if b < LECTURE_MIN_RATIO * a - 0.01}
     assert not small, f"lecture mode enlarges these less than {LECTURE_MIN_RATIO}x: {small}"

@@ -64,6 +64,9 @@ CHROMIUM_FLAGS = [
     "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
 ]
 QUIET_MS = 400
+# a move that should rerun something waits this long for the run to start (a loaded server starts
+# it seconds late; a move that changed no value, e.g. a slider at its end, costs this much time)
+RUN_START_WAIT_MS = 15_000
 MOVE_TIMEOUT_MS = 120_000
 
 # ---------------------------------------------------------------------------
@@ -266,7 +269,7 @@ LAST_JS = """
 
 def wait_settled(pg, *, expect_run: bool = True, quiet_ms: int = QUIET_MS, timeout_ms: int = MOVE_TIMEOUT_MS) -> dict:
     """Wait for the end of the update started at the last :data:`MARK_JS`; returns the record."""
-    pg.wait_for_function(SETTLED_JS, arg=[quiet_ms, expect_run, 2500], timeout=timeout_ms, polling=50)
+    pg.wait_for_function(SETTLED_JS, arg=[quiet_ms, expect_run, RUN_START_WAIT_MS], timeout=timeout_ms, polling=50)
     return pg.evaluate(LAST_JS)
 
 

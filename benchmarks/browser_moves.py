@@ -70,8 +70,8 @@ MOVES: dict[str, list[Move]] = {
         Move("tr_epochs", "slider", "epochs (training setting)", training=True),
     ],
     "scaling-laws": [
-        Move("sl_tol", "slider", "budget tolerance", main=True),
-        Move("sl_at", "slider", "extrapolate to C"),
+        Move("sl_at", "slider", "extrapolate to C", main=True),
+        Move("sl_tol", "slider", "budget tolerance"),
         Move("sl_level", "slider", "confidence level"),
     ],
     "bert": [
@@ -88,10 +88,11 @@ MOVES: dict[str, list[Move]] = {
     ],
 }
 
-# pages whose heavy button goes through the job queue (used by the load test): url_path -> button keys
+# pages whose heavy button goes through the job queue (used by the load test): url path (with the
+# query that opens the button's section) -> button keys
 HEAVY_BUTTONS: dict[str, list[str]] = {
     "translation": ["tr_train"],
-    "scaling-laws": ["sl_sw_run"],
+    "scaling-laws?sl_x_sweep=true": ["sl_sw_run"],
     "bert": ["bert_train"],
     "gradients-through-time": ["gtt_train"],
 }

@@ -40,7 +40,8 @@ TIMEOUT_MS = 120_000
 
 
 async def _settled(pg, expect_run: bool, timeout_ms: int = TIMEOUT_MS) -> dict:
-    await pg.wait_for_function(bb.SETTLED_JS, arg=[bb.QUIET_MS, expect_run, 2500], timeout=timeout_ms, polling=50)
+    await pg.wait_for_function(bb.SETTLED_JS, arg=[bb.QUIET_MS, expect_run, bb.RUN_START_WAIT_MS],
+                               timeout=timeout_ms, polling=50)
     return await pg.evaluate("() => { const g = window.__gsl; return {ms: g.last - g.t0, epoch0: g.epoch0}; }")
 
 
@@ -195,7 +196,8 @@ async def run(args) -> int:
     print("jobs (from the server's job log):")
     recs = [json.loads(line) for line in jobs_log.read_text().splitlines()] if jobs_log.exists() else []
     for r in recs:
-        wait = f"{r['started'] - r['submitted']:.1f} s" if r.get("started") else "never admitted"
+        wait = (f"{r['started'] - r['submitted']:.1f} s" if r.get("started")
+                else f"never admitted (left after {r['finished'] - r['submitted']:.1f} s in the queue)")
         ran = f", ran {r['finished'] - r['started']:.1f} s" if r.get("started") and r.get("finished") else ""
         print(f"  {r['kind']}: {r['state']}; queue wait {wait}{ran}" + (f" ({r['error']})" if r.get("error") else ""))
     if not recs:

@@ -723,7 +723,7 @@ def _sweep_panel():
                                   default=[1e9, 3e9, 1e10], format_func=lambda v: f"{v:.0e}",
                                   help="Each budget trains the sizes nearest its expected optimum.")
     sizes = widgets.multiselect("Hidden sizes to choose from", [4, 6, 8, 12, 16, 24, 32, 48, 64, 96],
-                                key="sl_sw_sizes", where=c3, default=[6, 8, 12, 16, 24, 32, 48],
+                                key="sl_sw_sizes", where=c3, default=[4, 6, 8, 12, 16, 24, 32, 48],
                                 help="Per budget, the sizes closest (in log N) to the optimum predicted from the "
                                      "shipped sweep are trained.")
     c4, c5 = st.columns(2)

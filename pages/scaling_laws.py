@@ -741,7 +741,8 @@ def _sweep_panel():
     try:
         count = None if trainer == "nmt" else sw.transformer_params
         extra = SWEEP_EXTRA if trainer == "nmt" else None
-        plan, skipped = sw.plan_isoflop(sorted(budgets), sorted(sizes), per_budget=per, centre=_sweep_centre,
+        centre = _sweep_centre if trainer == "nmt" else (lambda c: float(sc.HOFFMANN_2022.optimal_params(c)))
+        plan, skipped = sw.plan_isoflop(sorted(budgets), sorted(sizes), per_budget=per, centre=centre,
                                         num_layers=SWEEP_LAYERS if trainer == "nmt" else 2, count_params=count,
                                         extra=extra)
     except Exception as exc:  # noqa: BLE001

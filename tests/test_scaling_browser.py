@@ -74,3 +74,21 @@ def test_default_view_shows_three_approaches(streamlit_server, page):
     wait_for_app(page, LOADED_MS)
     _no_exception(page, "Approach 1 view")
     screenshot(page, "scaling-envelope")
+
+
+def test_presets_set_the_url(streamlit_server, page):
+    """Each write-up preset button reruns the page without an exception and puts its state in
+    the URL (the query strings the tour and the audit link to; printed with -s)."""
+    from pages.scaling_laws import PRESETS
+
+    page.goto(streamlit_server + "/scaling-laws")
+    wait_for_app(page, LOADED_MS)
+    for name in PRESETS:
+        buttons = page.get_by_role("button", name=name, exact=True)
+        if buttons.count() == 0:  # e.g. the Chinchilla preset without ../shared/data
+            continue
+        buttons.first.click()
+        wait_for_app(page, LOADED_MS)
+        _no_exception(page, f"preset {name}")
+        print(f"PRESET {name}: {page.url.split('/scaling-laws', 1)[1]}")
+    assert "sl_source=" in page.url or "sl_at=" in page.url

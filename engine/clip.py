@@ -658,7 +658,8 @@ class OodDetector:
 
     trained to separate training-renderer scenes from procedural non-scenes (1/f noise, multi-colour
     clutter, colour fields: :func:`engine.scenes.draw_non_scene`; outlier exposure, Hendrycks et al.
-    2019). No photograph is used in fitting. The decision threshold is calibrated on held-out scenes
+    2019) and, for a model trained on the first renderer, from the wide renderer's scenes. No
+    photograph and no second-renderer scene is used in fitting. The decision threshold is calibrated on held-out scenes
     only: ``threshold`` is the ``quantile`` (1 %) of their scores, so about 1 % of scenes like the
     training ones are flagged. An image with score < threshold is *out of domain*.
     """
@@ -680,10 +681,18 @@ def fit_ood_detector(bundle: ClipBundle, n_train: int = 3000, seed: int = 777, n
                      calibration_seed: int = 778, quantile: float = 0.01, steps: int = 400,
                      weight_decay: float = 1e-3, renderer: str = "wide") -> OodDetector:
     """Fit :class:`OodDetector` (seeds distinct from training and from the test sets); ``renderer``
-    is the one the model was trained on (``"wide"`` or ``"classic"``: it defines the domain)."""
+    is the one the model was trained on (``"wide"`` or ``"classic"``: it defines the domain). For
+    ``"classic"``, half the negatives are scenes of the wide renderer (sizes, styles and backgrounds
+    that model never saw); the second renderer and the photographs stay out of the fit."""
     rng = np.random.default_rng(seed)
     pos, _ = scenes.make_dataset(n_train, seed, renderer=renderer)
-    neg = [scenes.draw_non_scene(rng) for _ in range(n_train)]
+    if renderer == "classic":
+        # a model trained on the first renderer has never seen the wide renderer's scenes (white paper,
+        # outlines, sketches, large and tiny shapes): half the negatives are those, half non-scenes
+        wide, _ = scenes.make_dataset(n_train // 2, seed + 1, renderer="wide")
+        neg = list(wide) + [scenes.draw_non_scene(rng) for _ in range(n_train - n_train // 2)]
+    else:
+        neg = [scenes.draw_non_scene(rng) for _ in range(n_train)]
     z = torch.cat([domain_features(bundle, pos), domain_features(bundle, neg)])
     y = torch.cat([torch.ones(n_train), torch.zeros(n_train)])
     mu, sigma = z.mean(dim=0), z.std(dim=0).clamp_min(1e-4)

@@ -26,7 +26,7 @@ HOME = PageSpec("pages.home", "Home", "home", "", ":material/home:", "")
 PAGES: list[PageSpec] = [
     # -- Gradients (issue 3) --
     PageSpec("pages.single_neuron", "Single neuron", "single-neuron", "Gradients", ":material/linear_scale:", "A negative input or one dead ReLU zeroes the gradient; weights below or above 1 shrink or blow it up geometrically, always under the bound $\\prod_i \\gamma\\,|w_i|$."),
-    PageSpec("pages.rnn_jacobian", "RNN Jacobian", "rnn-jacobian", "Gradients", ":material/stacked_line_chart:", "$\\sigma_{\\max}$ of the Jacobian against the bound $(\\gamma\\,\\sigma_{\\max}(W))^T$ at depths up to 10,000, the full singular spectrum against theory, and where the write-up's SVD step and Pascanu's eigenvalue condition fail."),
+    PageSpec("pages.rnn_jacobian", "RNN Jacobian", "rnn-jacobian", "Gradients", ":material/stacked_line_chart:", "$\\sigma_{\\max}$ of the Jacobian against the bound $(\\gamma\\,\\sigma_{\\max}(W))^T$ at depths up to 10,000, the full singular spectrum against theory, where the write-up's SVD step fails, and why Pascanu et al.'s vanishing condition needs the largest singular value."),
     PageSpec("pages.gradients_through_time", "Gradients through time", "gradients-through-time", "Gradients", ":material/timeline:", "Train a tanh RNN next to an LSTM on the adding problem: the RNN's ||dL/dh_t|| vanishes towards the first marker and its loss stays at 1/6, the LSTM's stays flat and its loss falls below 0.01; the trained Jacobian's spectrum sits under (gamma sigma_max(W_hh))^T."),
     # -- Attention (issues 4, 5) --
     PageSpec("pages.relative_attention", "Relative attention as conv & max pool", "relative-attention", "Attention", ":material/blur_linear:", "Build any 1-D convolution exactly from relative-attention heads, see the write-up's [2,0,1] answer compute $2.4\\,x_{i+1} + 0.6\\,x_{i-1}$, and watch the max-pool error stall where $x_i = 0$."),
@@ -40,7 +40,7 @@ PAGES: list[PageSpec] = [
     PageSpec("pages.clip", "CLIP prompting lab", "clip", "Pretrained models", ":material/image_search:", "Type prompts against an image and watch the softmax pick one: 'two goldfish' and 'two nemo' win, 'two nemos' (a word the tiny CLIP never read) does not; the heatmap shows which captions each image lights up."),
     # -- Audit (issue 9) --
     PageSpec("pages.tour", "Tour of the write-up", "tour", "Audit", ":material/slideshow:", "The write-up one claim per screen, 1.1 to 4.2: the live figure on the write-up's numbers, the computed verdict, and the page in the same state; arrow keys or a presenter remote move between steps."),
-    PageSpec("pages.audit", "Write-up audit", "audit", "Audit", ":material/fact_check:", "Every claim of the write-up computed live: which hold, which fail (the 1.3.1 conv gives $2.4\\,x_{i+1} + 0.6\\,x_{i-1}$; $10^{10}$ params at $10^{15}$ FLOPs leaves 17k tokens), and the correct version of each."),
+    PageSpec("pages.audit", "Write-up audit", "audit", "Audit", ":material/fact_check:", "Every claim of the write-up with a computed verdict and its source: which hold, which fail (the 1.3.1 conv gives $2.4\\,x_{i+1} + 0.6\\,x_{i-1}$; $10^{10}$ params at $10^{15}$ FLOPs leaves 17k tokens), and the correct version of each."),
 ]
 # fmt: on
 

@@ -161,5 +161,6 @@ def note(message: str) -> None:
 
 def verdict_badge(verdict: str) -> str:
     """Markdown badge for an audit verdict."""
-    colour = {"holds": "green", "fails": "red", "holds with caveat": "orange"}.get(verdict, "gray")
+    colour = {"holds": "green", "fails": "red", "holds with caveat": "orange",
+              "not reproduced": "violet", "depends on the law": "blue", "error": "gray"}.get(verdict, "gray")
     return f":{colour}-badge[{verdict}]"

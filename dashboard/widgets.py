@@ -444,4 +444,5 @@ def preset_buttons(presets: dict[str, dict[str, Any]], *, where=st, help: dict[s
             args=(values,),
             help=(help or {}).get(name),
             width="stretch",
+            wrap=True,
         )

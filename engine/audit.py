@@ -1034,7 +1034,7 @@ LINKS: dict[str, tuple[str, dict[str, str]]] = {
     "check_2_3_2": ("scaling-laws", {"sl_source": "Synthetic (from a reference law)", "sl_law": "Hoffmann 2022",
                                      "sl_noise": "0.0", "sl_points": "9", "sl_width": "2.0"}),
     "check_2_3_3": ("scaling-laws", {"sl_at": "15.0"}),
-    "check_2_3_4": ("scaling-laws", {"sl_chk_n": "260000.0"}),
+    "check_2_3_4": ("scaling-laws", {"sl_chk_n": "260000.0", "sl_chk_d": "1424180.0"}),
     "check_3_2_time": ("bert", {"bert_mode": "frozen"}),
     "check_3_2_accuracy": ("bert", {"bert_mode": "frozen"}),
     "check_3_3_pretraining": ("bert", {"bert_ckpt": "random: same architecture, no pretraining", "bert_mode": "full"}),

@@ -14,8 +14,9 @@ def render() -> None:
         r"(long products of Jacobians, $\prod_{t} \partial h_{t+1} / \partial h_{t}$), "
         r"**attention** ($\operatorname{softmax}(QK^\top/\sqrt{d})\,V$), "
         r"**scaling laws** ($N_{\mathrm{opt}} = k\,C^{a}$) and **pretrained models**. Nothing here "
-        "is taken on trust: every claim of the write-up is computed live, and each page shows "
-        "where it holds and where it fails. Everything runs offline on embedded defaults."
+        "is taken on trust: every claim of the write-up gets a verdict derived from numbers, computed "
+        "when you open the page or, for trained models, read from the project's shipped training runs "
+        "(the audit names which run), and each page shows where it holds and where it fails. Everything runs offline on embedded defaults."
     )
     st.caption(
         "Tip: switch on *Lecture mode* in the sidebar for a projector (larger text, one plot "

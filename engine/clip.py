@@ -243,9 +243,13 @@ def _load_local_checkpoint(model: torch.nn.Module, path: str) -> None:
         raise ModelUnavailable(f"could not load {path} into the embedded architecture: {exc}") from exc
 
 
+def _rel(path: Path) -> Path:
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
 def restore_hint(path: Path) -> str:
     """How to get a damaged shipped file back."""
-    rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    rel = _rel(path)
     return (f"restore it with `git checkout -- {rel}` (or retrain the tiny CLIP with "
             "`python scripts/train_tiny_clip.py`)")
 
@@ -261,10 +265,10 @@ def eval_results() -> dict:
     except FileNotFoundError as exc:
         raise AssetError(f"{EVAL_JSON.name} is missing from {EVAL_JSON.parent}; {restore_hint(EVAL_JSON)}") from exc
     except (ValueError, UnicodeDecodeError, OSError) as exc:
-        raise AssetError(f"{EVAL_JSON.relative_to(ROOT)} is damaged ({type(exc).__name__}: {str(exc)[:120]}); "
+        raise AssetError(f"{_rel(EVAL_JSON)} is damaged ({type(exc).__name__}: {str(exc)[:120]}); "
                          f"{restore_hint(EVAL_JSON)}") from exc
     if not isinstance(data, dict) or not all(k in data for k in ("count", "colour", "shape", "n_test")):
-        raise AssetError(f"{EVAL_JSON.relative_to(ROOT)} does not hold the expected results; {restore_hint(EVAL_JSON)}")
+        raise AssetError(f"{_rel(EVAL_JSON)} does not hold the expected results; {restore_hint(EVAL_JSON)}")
     return data
 
 
@@ -840,6 +844,6 @@ def write_samples(seed: int = 11) -> list[Path]:
     paths = []
     for s in specs:
         p = SAMPLES_DIR / f"{s.label.replace(' ', '_')}.png"
-        scenes.draw_scene(s, rng, size=128).save(p)
+        scenes.draw_scene_classic(s, rng, size=128).save(p)
         paths.append(p)
     return paths

@@ -65,10 +65,19 @@ def test_draw_scene_rejects_bad_specs():
 
 
 def test_object_colour_is_present():
-    """The drawn scene contains pixels close to the object colour."""
-    img = np.asarray(scenes.draw_scene(scenes.SceneSpec(3, "blue", "square"), np.random.default_rng(5))).astype(float)
+    """The drawn scene contains pixels of the object colour (first renderer: near the anchor; wide
+    renderer: saturated pixels in the colour's hue range)."""
+    img = np.asarray(scenes.draw_scene_classic(scenes.SceneSpec(3, "blue", "square"),
+                                               np.random.default_rng(5))).astype(float)
     dist = np.linalg.norm(img - np.array(scenes.COLOURS["blue"]), axis=-1)
     assert (dist < 40).sum() > 50
+    rng = np.random.default_rng(5)
+    lo, hi = scenes.HUE_RANGES["blue"]
+    for _ in range(10):
+        hsv = np.asarray(scenes.draw_scene(scenes.SceneSpec(4, "blue", "square"), rng).convert("HSV")).astype(float)
+        hue = hsv[..., 0] * 360 / 255
+        blue = (hsv[..., 1] > 80) & ((hue - lo + 4) % 360 <= hi - lo + 8)
+        assert blue.sum() >= 3
 
 
 # ---------------------------------------------------------------------------- model

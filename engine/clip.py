@@ -318,6 +318,22 @@ def load_image(data: bytes | str | Path | Image.Image, max_pixels: int = MAX_PIX
         raise ClipError(f"the image could not be decoded (truncated or corrupt file: {exc})") from exc
 
 
+def canvas_image(rgba: np.ndarray | None) -> Image.Image | None:
+    """A drawing canvas's pixels (H x W x 4 RGBA, or RGB) as an RGB image composited on white:
+    rgb' = alpha * rgb + (1 - alpha) * 255. None when nothing is drawn (every pixel white)."""
+    if rgba is None or np.ndim(rgba) != 3 or rgba.shape[0] < 2 or rgba.shape[1] < 2:
+        return None
+    arr = np.asarray(rgba, dtype=np.float32)
+    if arr.shape[2] == 4:
+        alpha = arr[..., 3:4] / 255.0
+        rgb = arr[..., :3] * alpha + 255.0 * (1 - alpha)
+    else:
+        rgb = arr[..., :3]
+    if float(np.abs(rgb - 255.0).max()) < 1.0:
+        return None
+    return Image.fromarray(np.clip(rgb + 0.5, 0, 255).astype(np.uint8), "RGB")
+
+
 def clean_prompts(prompts: Sequence[str] | str) -> list[str]:
     """Validate a prompt list: 1..100 prompts, none blank. A string is split into lines,
     and empty lines are skipped (text-area editing); in a list, a blank prompt is an error."""

@@ -166,18 +166,8 @@ def _camera_image():
 
 
 def canvas_to_image(rgba: np.ndarray | None) -> Image.Image | None:
-    """The canvas's RGBA pixels composited on white; None when nothing is drawn (all white)."""
-    if rgba is None or rgba.ndim != 3 or rgba.shape[0] < 2 or rgba.shape[1] < 2:
-        return None
-    arr = rgba.astype(np.float32)
-    if arr.shape[2] == 4:
-        alpha = arr[..., 3:4] / 255.0
-        rgb = arr[..., :3] * alpha + 255.0 * (1 - alpha)
-    else:
-        rgb = arr[..., :3]
-    if float(np.abs(rgb - 255.0).max()) < 1.0:
-        return None
-    return Image.fromarray(np.clip(rgb + 0.5, 0, 255).astype(np.uint8), "RGB")
+    """The canvas's RGBA pixels composited on white (see :func:`engine.clip.canvas_image`)."""
+    return clip.canvas_image(rgba)
 
 
 def _draw_image():

@@ -284,6 +284,8 @@ def number_input(label: str, min_value, max_value, value, *, key: str, where=st,
 
 def _choice(fn_name: str, label: str, options: Sequence[Any], *, key: str, where, multi=False, **kwargs):
     _register(key)
+    if kwargs.get("format_func") is not None:
+        _LABELS[key] = kwargs["format_func"]
     raw = _raw(key)
     if raw is not None:
         count = 2 if isinstance(kwargs.get("value"), (tuple, list)) else 1
@@ -426,11 +428,36 @@ def expander(label: str, *, key: str, expanded: bool = False, where=st, **kwargs
 # ---------------------------------------------------------------------------
 # Presets
 # ---------------------------------------------------------------------------
+# key -> format_func of choice widgets (keys are unique app-wide), so a preset can write
+# the displayed label to the URL as Streamlit itself does.
+_LABELS: dict[str, Callable[[Any], str]] = {}
+
+
+def url_value(key: str, value: Any) -> str | list[str]:
+    """The URL text Streamlit writes for ``value`` of the bound widget ``key``."""
+    fmt = _LABELS.get(key)
+
+    def one(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        return str(fmt(v)) if fmt is not None else str(v)
+
+    if isinstance(value, (list, tuple)):
+        return [one(v) for v in value]
+    return one(value)
+
+
 def apply_preset(values: dict[str, Any]) -> None:
     """Set several bound widgets at once (use as a button's ``on_click`` callback, so
-    it runs before the widgets are created). The URL follows the widgets."""
+    it runs before the widgets are created). The values are also written to the URL:
+    a widget the preset makes appear for the first time (a control of another data
+    source, say) would otherwise be missing from a shared link."""
     for k, v in values.items():
         st.session_state[k] = v
+        try:
+            st.query_params[k] = url_value(k, v)
+        except Exception:  # pragma: no cover - a value Streamlit cannot put in the URL
+            pass
 
 
 def preset_buttons(presets: dict[str, dict[str, Any]], *, where=st, help: dict[str, str] | None = None) -> None:

@@ -256,3 +256,37 @@ def test_ui_table_is_static_and_escaped_for_small_data():
     cell = str(at.table[0].value.iloc[0, 0])
     assert "](http" not in cell and "example" in cell
     assert ui.escape_markdown("$a$ :red[b]") == "\\$a\\$ \\:red\\[b\\]"
+
+
+_PRESET_SCRIPT = """
+import sys
+sys.path.insert(0, {root!r})
+from dashboard import widgets
+widgets.begin_run()
+src = widgets.selectbox("Source", ["a", "b"], key="ps_src", format_func=lambda s: {{"a": "Alpha", "b": "Beta data"}}[s])
+if src == "b":
+    widgets.number_input("Noise", 0.0, 1.0, 0.5, key="ps_noise")
+    widgets.checkbox("Tied", False, key="ps_tied")
+widgets.preset_buttons({{"go": {{"ps_src": "b", "ps_noise": 0.25, "ps_tied": True}}}})
+"""
+
+
+def test_preset_writes_every_value_to_the_url_even_for_widgets_it_makes_appear():
+    at = AppTest.from_string(_PRESET_SCRIPT.format(root=str(ROOT)), default_timeout=60).run()
+    at.button(key="preset::go").click().run()
+    assert not at.exception
+    assert at.number_input(key="ps_noise").value == 0.25
+    # The choice is written as its displayed label (what Streamlit accepts back).
+    url = {k: (v if isinstance(v, list) else [v]) for k, v in at.query_params.items()}
+    assert url["ps_src"] == ["Beta data"]
+    assert url["ps_noise"] == ["0.25"]
+    assert url["ps_tied"] == ["true"]
+    # The link reopens the same state in a fresh session.
+    fresh = AppTest.from_string(_PRESET_SCRIPT.format(root=str(ROOT)), default_timeout=60)
+    for k, v in at.query_params.items():
+        fresh.query_params[k] = v
+    fresh.run()
+    assert not fresh.exception
+    assert fresh.selectbox(key="ps_src").value == "b"
+    assert fresh.number_input(key="ps_noise").value == 0.25
+    assert fresh.checkbox(key="ps_tied").value is True

@@ -393,8 +393,10 @@ def _knows_panel() -> None:
     if ood:
         fr = ood["flag_rate"]
         st.markdown(
-            f"**Out-of-domain signal.** A logistic regression on the vision tower's features tells training-like "
-            f"scenes from procedural non-scenes (1/f noise, multi-colour clutter, colour fields); its threshold "
+            "**Out-of-domain signal.** A logistic regression on the vision tower's features tells training-like "
+            "scenes from procedural non-scenes (1/f noise, multi-colour clutter, colour fields)"
+            + (" and from scenes of the wide renderer" if ood.get("renderer") == "classic" else "")
+            + f"; its threshold "
             f"({ood['threshold']:.2f}) is the {ood['quantile']:.0%} quantile of the scores of held-out scenes of the "
             f"{SHORT['classic' if ood.get('renderer') == 'classic' else 'training']} (what the model was trained on). "
             "It flags " + ", ".join(f"{v:.1%} of held-out {SHORT[k]} scenes" for k, v in fr.items() if k in SHORT)

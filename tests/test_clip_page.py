@@ -157,3 +157,30 @@ def test_damaged_weights_and_eval_keep_the_page(tmp_path, monkeypatch):
     assert "eval.json is damaged" in errors
     text = shown_text(at)
     assert "Prompt sensitivity" in text and "Images x prompts" in text  # the other panels are still there
+
+
+@pytest.mark.browser
+def test_drawing_on_the_canvas_updates_the_probabilities(streamlit_server, page):
+    """Real browser: draw a stroke on the canvas; the prediction panel answers (issue 16)."""
+    import math
+
+    from conftest import screenshot, wait_for_app
+
+    page.goto(f"{streamlit_server}/clip?cl_source=Draw&cl_pen=orange", timeout=300_000)
+    wait_for_app(page, 300_000)
+    assert page.get_by_text("Draw something on the canvas").count() >= 1
+    canvas = page.locator("canvas.upper-canvas").first
+    canvas.wait_for(timeout=120_000)
+    box = canvas.bounding_box()
+    x0, y0 = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x0 + 50, y0)
+    page.mouse.down()
+    for k in range(31):
+        t = 2 * math.pi * k / 30
+        page.mouse.move(x0 + 50 * math.cos(t), y0 + 50 * math.sin(t))
+    page.mouse.up()
+    page.get_by_text("Top prompt").first.wait_for(timeout=120_000)
+    wait_for_app(page, 300_000)
+    screenshot(page, "clip-canvas")
+    assert page.get_by_text("Draw something on the canvas").count() == 0
+    assert page.get_by_text("domain score").count() >= 1  # the out-of-domain signal is shown beside it

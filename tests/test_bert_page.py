@@ -116,8 +116,8 @@ def test_other_checkpoint_needs_a_name():
 def test_tiny_frozen_run_appears_and_predicts():
     at = page_app("bert", timeout=300).run()
     at.segmented_control(key="bert_mode").set_value("frozen").run()
-    at.select_slider(key="bert_ntrain").set_value(60).run()
-    at.slider(key="bert_epochs").set_value(2).run()
+    at.select_slider(key="bert_ntrain").set_value(60)  # form widgets: submitted with the button
+    at.slider(key="bert_epochs").set_value(2)
     at.button(key="bert_train").click().run()
     assert not at.exception
     from dashboard import jobs

@@ -109,7 +109,10 @@ def test_damaged_results_and_delta_keep_the_page(tmp_path, monkeypatch):
 def test_other_checkpoint_needs_a_name():
     at = page_app("bert").run()
     at.selectbox(key="bert_ckpt").set_value("other").run()
+    at.button(key="bert_train").click().run()
+    assert not at.exception
     assert any("Type a Hugging Face model id" in e.value for e in at.error)
+    assert "_bert_job" not in at.session_state  # nothing was queued
 
 
 @pytest.mark.slow

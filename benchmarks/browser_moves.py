@@ -51,17 +51,17 @@ MOVES: dict[str, list[Move]] = {
         Move("gtt_lr", "slider", "learning rate (training setting)", training=True),
     ],
     "relative-attention": [
-        Move("ra_n", "slider", "sequence length n", main=True),
+        Move("ra_n", "slider", "sequence length n", scope="full", main=True),
         Move("ra_kernel", "text", "kernel", values=("1,0,2", "2,0,1", "0.5,1,0.5")),
         Move("ra_k", "slider", "max-pool width k"),
     ],
     "attention": [
-        Move("at_temp", "slider", "temperature", main=True),
+        Move("at_temp", "slider", "temperature", scope="full", main=True),
         Move("at_tokens", "text", "tokens", values=("the cat sat on the mat", "a b c d", "one two three")),
         Move("at_causal", "toggle", "causal mask"),
     ],
     "positional-encodings": [
-        Move("pe_train", "slider", "training length L", main=True),
+        Move("pe_train", "slider", "training length L", scope="full", main=True),
         Move("pe_dim", "slider", "encoding width d"),
     ],
     "translation": [
@@ -70,7 +70,7 @@ MOVES: dict[str, list[Move]] = {
         Move("tr_epochs", "slider", "epochs (training setting)", training=True),
     ],
     "scaling-laws": [
-        Move("sl_at", "slider", "extrapolate to C", main=True),
+        Move("sl_at", "slider", "extrapolate to C", scope="full", main=True),
         Move("sl_tol", "slider", "budget tolerance"),
         Move("sl_level", "slider", "confidence level"),
     ],
@@ -84,7 +84,7 @@ MOVES: dict[str, list[Move]] = {
         Move("cl_ensemble", "toggle", "prompt ensemble"),
     ],
     "audit": [
-        Move("au_section", "select", "section", main=True),
+        Move("au_section", "select", "section", scope="full", main=True),
     ],
 }
 

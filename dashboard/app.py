@@ -20,7 +20,9 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import nav, registry, ui, widgets  # noqa: E402
+# jobs: the queue registers its shutdown hook on import, so SIGTERM stops jobs, kills their
+# workers and exits fast even before any page has used the queue.
+from dashboard import jobs, nav, registry, ui, widgets  # noqa: E402,F401
 
 ASSETS = Path(__file__).resolve().parent
 BASE_CSS = ASSETS / "base.css"  # nothing cut off, 420 px layout (issue 14)

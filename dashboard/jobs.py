@@ -706,6 +706,16 @@ def status(job_id: str) -> JobStatus:
     return _get_queue().status(job_id)
 
 
+def is_active(job_id: str | None) -> bool:
+    """True while the job ``job_id`` is queued or running; False for None or an unknown id."""
+    if not job_id:
+        return False
+    try:
+        return status(job_id).active
+    except KeyError:
+        return False
+
+
 def cancel(job_id: str) -> bool:
     """Cancel a queued job or ask a running one to stop. False when unknown or already finished."""
     return _get_queue().cancel(job_id)

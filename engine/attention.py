@@ -214,11 +214,35 @@ def attention_steps(
     x = torch.tensor(embed_tokens(tokens, hidden_size, seed))[None]
     with torch.no_grad():
         q, k, v = module.Q(x)[0], module.K(x)[0], module.V(x)[0]
+    return steps_from_projections(q, k, v, module.scaling_factor, temperature, causal, list(tokens))
+
+
+def steps_from_projections(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    scaling_factor: float,
+    temperature: float,
+    causal: bool,
+    tokens: list[str],
+    key_tokens: list[str] | None = None,
+    source: str = "random",
+) -> AttentionSteps:
+    """Every step of one head from its projections q (n_q x d), k and v (n_k x d)::
+
+        S = q k^T * scaling_factor / T,   S_ij = -inf where the causal mask hides j > i,
+        A = softmax(S) row-wise,   context = A v,   H_i = -sum_j A_ij ln A_ij.
+
+    ``scaling_factor`` is the module's 1/sqrt(d) (write-up 2.1.1); ``T`` the temperature.
+    Shared by the random layer (:func:`attention_steps`) and a trained model's layer
+    (``engine.nmt.steps``)."""
+    with torch.no_grad():
+        q, k, v = q.detach(), k.detach(), v.detach()
         qk = q @ k.T
-        scale = module.scaling_factor / temperature
+        scale = scaling_factor / temperature  # 1 / (sqrt(d) T)
         scaled = qk * scale
-        n = len(tokens)
-        mask = causal_mask(n, n) if causal else torch.ones(n, n, dtype=torch.bool)
+        n_q, n_k = qk.shape
+        mask = causal_mask(n_q, n_k) if causal else torch.ones(n_q, n_k, dtype=torch.bool)
         masked = scaled.masked_fill(~mask, float("-inf"))
         weights = torch.softmax(masked, dim=-1)
         context = weights @ v
@@ -228,4 +252,5 @@ def attention_steps(
         tokens=list(tokens), queries=q.numpy(), keys=k.numpy(), values=v.numpy(), qk=qk.numpy(), scale=float(scale),
         scaled=scaled.numpy(), mask=mask.numpy(), masked=masked.numpy(), weights=weights.numpy(),
         context=context.numpy(), entropy=entropy.numpy(), row_sums=weights.sum(-1).numpy(),
+        key_tokens=key_tokens, source=source,
     )

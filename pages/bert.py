@@ -304,13 +304,7 @@ def _train_panel() -> None:
             ui.error("Type a Hugging Face model id (owner/name) to train from it." if ckpt == "other"
                      else "Pick a model folder.")
         else:
-            job_id = st.session_state.get(JOB_KEY)
-            running = False
-            if job_id:
-                try:
-                    running = jobs.status(job_id).active
-                except KeyError:
-                    running = False
+            running = jobs.is_active(st.session_state.get(JOB_KEY))
             problem = None
             if ckpt not in ("embedded", "random"):
                 try:

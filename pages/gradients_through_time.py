@@ -280,12 +280,7 @@ def _train_panel() -> None:
                f"cancelled at any time (what was recorded stays), and stops at its time cap of "
                f"{jobs.fmt_seconds(cap)}. Moving a control reruns nothing until you press Train.")
     job_id = st.session_state.get(JOB_KEY)
-    running = False
-    if job_id:
-        try:
-            running = jobs.status(job_id).active
-        except KeyError:
-            running = False
+    running = jobs.is_active(job_id)
     if go:
         if running:
             ui.note("A training run of yours is still going: cancel it first, or wait for it.")

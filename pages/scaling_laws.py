@@ -753,8 +753,7 @@ def _sweep_panel():
     size = f"{len(plan)} runs, {ui.fmt_number(tokens, 3)} tokens"
     st.caption(f"Plan: {size} (D = C/(6N) per run; 1 layer, 2 heads, lr 1e-2 as the shipped sweep). Time cap "
                f"{cap_s:.0f} s (operator setting); on 2 cores the default plan takes a few minutes.")
-    running = SWEEP_KEY in st.session_state and jobs.status(st.session_state[SWEEP_KEY]).active \
-        if SWEEP_KEY in st.session_state and _job_known(st.session_state[SWEEP_KEY]) else False
+    running = jobs.is_active(st.session_state.get(SWEEP_KEY))
     if st.button("Run sweep", key="sl_sw_run", type="primary", disabled=running or not plan,
                  help="Queued on the server's job queue; results stream into the plot as runs finish."):
         train_fn = None if trainer == "nmt" else sw.LawTrainer(sc.HOFFMANN_2022, noise=0.005)
@@ -768,9 +767,3 @@ def _sweep_panel():
         st.caption("Choose *Your sweep (this session)* as the data source to fit it with all three approaches.")
 
 
-def _job_known(job_id) -> bool:
-    try:
-        jobs.status(job_id)
-        return True
-    except KeyError:
-        return False

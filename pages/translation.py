@@ -328,13 +328,7 @@ def _train_panel() -> None:
         cols[2].write("")
         go = cols[2].form_submit_button("Train", key="tr_train", type="primary", icon=":material/model_training:",
                                         width="stretch")
-    running = False
-    job_id = st.session_state.get(JOB_KEY)
-    if job_id:
-        try:
-            running = jobs.status(job_id).active
-        except KeyError:
-            running = False
+    running = jobs.is_active(st.session_state.get(JOB_KEY))
     st.caption(f"Training runs in the server's job queue (one job at a time by default; you see your place in the "
                f"queue), stops at its time cap of {jobs.fmt_seconds(cap)} and can be cancelled. The hidden-64 "
                "decoder-only on 'small' for 20 epochs takes about 1–2 minutes on a free core.")

@@ -410,3 +410,13 @@ def test_interactive_torch_sets_threads_once(monkeypatch):
     finally:
         torch.set_num_threads(before)
         settings.reload()
+
+
+def test_is_active_for_none_unknown_running_and_finished():
+    assert not jobs.is_active(None) and not jobs.is_active("no-such-job")
+    release = threading.Event()
+    jid = jobs.submit(kind="t", label="blocking", fn=_blocking(release), cap_s=60)
+    assert jobs.is_active(jid)
+    release.set()
+    _until(lambda: not jobs.is_active(jid))
+    assert jobs.status(jid).state == "done"

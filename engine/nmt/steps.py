@@ -22,7 +22,7 @@ import math
 
 import torch
 
-from engine.attention import AttentionSteps, causal_mask
+from engine.attention import AttentionSteps, steps_from_projections
 from engine.nmt.data import LETTERS, MAX_WORD_LEN, Vocab
 from engine.nmt.train import greedy
 
@@ -98,20 +98,8 @@ def layer_attention_steps(model_or_result, word: str, *, kind: str, layer: int, 
         return x[0].double() @ w.T + b  # (n, d)
 
     q, k, v = proj(module.Q, captured["q"]), proj(module.K, captured["k"]), proj(module.V, captured["v"])
-    qk = q @ k.T
-    scale = module.scaling_factor / temperature  # 1 / (sqrt(d) T)
-    scaled = qk * scale
-    n_q, n_k = qk.shape
-    mask = causal_mask(n_q, n_k) if module.causal else torch.ones(n_q, n_k, dtype=torch.bool)
-    masked = scaled.masked_fill(~mask, float("-inf"))
-    weights = torch.softmax(masked, dim=-1)
-    context = weights @ v
-    logw = torch.where(weights > 0, weights.log(), torch.zeros_like(weights))
-    entropy = -(weights * logw).sum(-1)
-    return AttentionSteps(
-        tokens=list(q_names), queries=q.numpy(), keys=k.numpy(), values=v.numpy(), qk=qk.numpy(), scale=float(scale),
-        scaled=scaled.numpy(), mask=mask.numpy(), masked=masked.numpy(), weights=weights.numpy(),
-        context=context.numpy(), entropy=entropy.numpy(), row_sums=weights.sum(-1).numpy(),
+    return steps_from_projections(
+        q, k, v, module.scaling_factor, temperature, module.causal, list(q_names),
         key_tokens=None if kind in ("self", "encoder", "decoder") else list(k_names),
         source=f"{KIND_TITLES[kind]}, layer {layer + 1}, head {head + 1}",
     )

@@ -105,7 +105,8 @@ def metric(at, label: str) -> str:
 def shared_dir() -> Path:
     """../shared (real published data for tests, read in place)."""
     if not SHARED.exists():
-        pytest.skip("../shared is not present")
+        pytest.skip(f"{SHARED} is not present: these tests read the published data in place "
+                    f"({SHARED / 'data' / 'chinchilla_fig4_epoch_extracted.csv'}); CI lays it beside the clone")
     return SHARED
 
 

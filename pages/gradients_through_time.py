@@ -310,14 +310,14 @@ def _train_panel() -> None:
             st.caption("Press Train (or pick a preset, then Train) to start; the plots appear here as it learns.")
     prev = st.session_state.get(PREV_KEY)
     if prev is not None:
-        with st.expander("Previous run (for comparison)"):
+        with widgets.expander("Previous run (for comparison)", key="gtt_x_prev"):
             st.caption(_describe(prev[1].config) + f" · ended: {prev[1].reason}")
             ui.show(_figures(_token(prev[0], prev[1]), prev[1])["loss"], key="gtt_fig_prev_loss")
             ui.show(_figures(_token(prev[0], prev[1]), prev[1])["profile"], key="gtt_fig_prev_profile")
 
 
 def _benchmark_panel() -> None:
-    with st.expander("Benchmark: the shipped figures (benchmarks/bench_training_gradients.py)"):
+    with widgets.expander("Benchmark: the shipped figures (benchmarks/bench_training_gradients.py)", key="gtt_x_bench"):
         try:
             mtime = BENCH_PATH.stat().st_mtime
         except OSError:

@@ -296,8 +296,8 @@ def conv_panel(kind: str, n: int, seed: int, offset: float) -> None:
         heatmap_panel(("conv", *args), heads, n, "ra_conv",
                       "Each row is one query's softmax over keys; with $W_Q = W_K = 0$ every interior row is the "
                       "same band, shifted: that is a convolution. Rows near the edges renormalise over fewer keys.")
-    with st.expander("Write-up 1.3.1 checked: what $p_{-1} = \\ln 2$, $p_1 = -\\ln 2$, $W_V = 3$ computes",
-                     expanded=method == "writeup"):
+    with widgets.expander("Write-up 1.3.1 checked: what $p_{-1} = \\ln 2$, $p_1 = -\\ln 2$, $W_V = 3$ computes",
+                          key="ra_x_writeup", expanded=method == "writeup"):
         a = _writeup_conv()
         w = a.writeup_effective.as_dict()
         e1, e2, e3 = st.columns(3)
@@ -371,7 +371,8 @@ def pool_panel(kind: str, n: int, seed: int, offset: float) -> None:
         heatmap_panel(("pool", kind, n, seed, offset, k, beta, shift), [res.attention.head], n, "ra_pool",
                       "Each row is one query's softmax over its window: one-hot on the window's maximum is max "
                       r"pooling. Rows with small $x_i$ stay spread out however large $\beta$ is.")
-    with st.expander("The write-up's $W_Q = W_K = 1$ on sample inputs, and where each construction fails"):
+    with widgets.expander("The write-up's $W_Q = W_K = 1$ on sample inputs, and where each construction fails",
+                          key="ra_x_samples"):
         rows = [{"input": c.name, "max error": c.max_error, "mean error": c.mean_error,
                  "max error / range": c.relative_error,
                  f"beta for error < {eps:g}": ui.fmt_number(c.beta_needed, 3) if math.isfinite(c.beta_needed)

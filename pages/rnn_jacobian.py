@@ -223,11 +223,13 @@ def render() -> None:
     widgets.preset_buttons({k: PRESETS[k] for k in names[2:]}, help=PRESET_HELP)
     spectrum_panel()
     fam = st.session_state.get("rnn_family", st.query_params.get("rnn_family"))
-    with st.expander("Where the write-up's SVD step fails: a non-normal W", expanded=fam == "jordan"):
+    with widgets.expander("Where the write-up's SVD step fails: a non-normal W", key="rnn_x_nonnormal",
+                          expanded=fam == "jordan"):
         non_normal_panel()
-    with st.expander("Pascanu et al. 2013, sec. 2.1: why the condition needs the largest singular value"):
+    with widgets.expander("Pascanu et al. 2013, sec. 2.1: why the condition needs the largest singular value",
+                          key="rnn_x_pascanu"):
         pascanu_panel()
-    with st.expander("Dynamical isometry: ReLU vs orthogonal tanh (Pennington et al. 2017)"):
+    with widgets.expander("Dynamical isometry: ReLU vs orthogonal tanh (Pennington et al. 2017)", key="rnn_x_iso"):
         isometry_panel()
 
 

@@ -424,7 +424,8 @@ def render() -> None:
                 icon=":material/warning:",
             )
         if msgs:
-            with st.expander(f"{len(msgs)} note(s) on budgets left out of Approach 2", expanded=not fits[1].ok):
+            with widgets.expander(f"{len(msgs)} note(s) on budgets left out of Approach 2", key="sl_x_notes",
+                                  expanded=not fits[1].ok):
                 for m in msgs:
                     st.text("- " + m)
         _approaches_panel(args, at, at_exp, curves_key, source)

@@ -215,3 +215,21 @@ def test_rnn_panels_own_their_controls():
 def test_single_neuron_controls_live_in_the_panel():
     at = run_page("single_neuron")
     assert {"sn_act", "sn_mode", "sn_x", "sn_layers", "sn_w1"} <= set(at.session_state["_gsl_fragment_keys"])
+
+
+@pytest.mark.parametrize("module, keys", [
+    ("single_neuron", ["sn_x_hidden"]),
+    ("rnn_jacobian", ["rnn_x_nonnormal", "rnn_x_pascanu", "rnn_x_iso"]),
+    ("relative_attention", ["ra_x_writeup"]),
+    ("relative_attention", ["ra_x_samples"]),
+])
+def test_open_expanders_are_part_of_a_shared_link(module, keys):
+    """Issue 14: an open expander is in the URL, so a shared link reopens it (no 'unknown' notice)."""
+    query = {k: "true" for k in keys}
+    if "ra_x_samples" in keys:  # it lives in the max-pooling part
+        query["ra_tab"] = "Max pooling (1.3.2)"
+    at = run_page(module, query)
+    text = shown_text(at) + "\n".join(str(t.value) for t in at.text)
+    assert "Ignored" not in text, text[:500]
+    for k in keys:
+        assert at.query_params.get(k) in ("true", ["true"]), (k, dict(at.query_params))

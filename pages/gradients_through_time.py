@@ -338,7 +338,7 @@ def _benchmark_panel() -> None:
                          "CPU s to MSE < 0.01": r.get("cpu_s_to_target"),
                          "wall s to MSE < 0.01": r.get("seconds_to_target"),
                          "CPU s in all": r.get("cpu_s"), "wall s in all": r.get("wall_s")})
-        st.dataframe(rows, hide_index=True)
+        ui.table(rows)
         st.caption(f"Measured {b.get('date', '?')} on {b.get('machine', '?')}; load average "
                    f"{b.get('loadavg', '?')}; settings: {b.get('settings', '?')}. {b.get('note', '')} The x-axis "
                    "is the CPU time of the training thread (both models trained in it, side by side), which the "

@@ -378,17 +378,17 @@ def pool_panel(kind: str, n: int, seed: int, offset: float) -> None:
                  f"beta for error < {eps:g}": ui.fmt_number(c.beta_needed, 3) if math.isfinite(c.beta_needed)
                  else "unreachable (x_i = 0)"}
                 for c in _writeup_maxpool(k, eps)]
-        st.dataframe(pd.DataFrame(rows), hide_index=True)
+        ui.table(rows)
         st.caption(r"$\beta = 1$ is far from a max pool at these scales, and the error depends on the input's scale: "
                    r"scores $\beta x_i x_j$ change with units, a max does not.")
         c_fail = shift if shift > 0 else 1.0
         fails = _failures(k, beta, c_fail)
         fails_big = _failures(k, BIG_BETA, c_fail)
-        st.dataframe(pd.DataFrame([
+        ui.table(pd.DataFrame([
             {"case": f.name, "window (query in the middle)": ", ".join(f"{v:.3g}" for v in f.window), "max": f.target,
              f"write-up, beta={beta:g}": f.writeup, f"write-up, beta={BIG_BETA:g}": g.writeup if same else None,
              f"shifted c={c_fail:g}, beta={beta:g}": f.shifted, f"shifted, beta={BIG_BETA:g}": g.shifted if same else None}
-            for f, g in zip(fails, fails_big) for same in [bool(np.array_equal(f.window, g.window))]]), hide_index=True)
+            for f, g in zip(fails, fails_big) for same in [bool(np.array_equal(f.window, g.window))]]))
         st.caption("Cells showing None: that case's window is defined by beta itself (the near tie sits at gap 1/(beta x_i)).")
         st.markdown("\n".join(f"- **{f.name}**: {f.comment}" for f in fails))
         st.caption(r"Within the write-up's layer (scalar weights, no bias) no parameters fix $x_i = 0$: "

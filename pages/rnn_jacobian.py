@@ -442,7 +442,7 @@ def isometry_panel() -> None:
              "theory N → ∞": f"{r.theory_variance:.4g}",
              "finite-N estimate": f"{r.finite_n_variance:.4g}" if math.isfinite(r.finite_n_variance) else "Gaussian only",
              "max (N − 1)": f"{r.ceiling:g}", "p": f"{r.p:.3f}"} for k, r in iso.items()]
-    st.dataframe(rows, hide_index=True)
+    ui.table(rows)
     st.caption("Columns: variance / mean² of the squared singular values, measured; Pennington et al.'s N → ∞ "
                "value (L/p Gaussian, L(1 − p)/p orthogonal); the finite-N estimate; the largest value N numbers "
                "can have; p the active fraction.")

@@ -159,6 +159,6 @@ def chain_panel() -> None:
              "dh_i/dh_(i-1)": chain.local_derivatives[i]}
             for i in range(min(chain.depth, 50))
         ]
-        st.dataframe(rows, hide_index=True)
+        ui.table(rows)
         if chain.depth > 50:
             st.caption(f"First 50 of {chain.depth} layers shown.")

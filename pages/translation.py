@@ -191,7 +191,7 @@ def _results_panel() -> None:
              "accuracy %": round(100 * s.word_accuracy, 2), "params": s.n_params,
              "non-emb.": s.n_params_non_embedding, "train s": round(s.seconds, 1),
              "load": s.load_avg} for n, s in r.runs.items()]
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    ui.table(rows)
     st.caption("val loss: lowest validation cross-entropy (nats per target token); accuracy: held-out words "
                "translated exactly; non-emb.: parameters outside the embeddings and the output layer; train s: "
                "training wall time in seconds; load: the machine's load average during training.")
@@ -226,9 +226,8 @@ def _results_panel() -> None:
             ui.show(fig, key="tr_fig_table1")
     with right:
         st.markdown("**Write-up Table 1 against our runs** (lowest validation loss, nats per target token)")
-        st.dataframe(pd.DataFrame([{"hidden": x.hidden_size, "data": x.dataset, "write-up": x.writeup_val_loss,
-                                    "ours": x.val_loss, "our accuracy": x.word_accuracy} for x in r.table1]),
-                     hide_index=True)
+        ui.table([{"hidden": x.hidden_size, "data": x.dataset, "write-up": x.writeup_val_loss,
+                   "ours": x.val_loss, "our accuracy": x.word_accuracy} for x in r.table1])
     xaxis = widgets.segmented_control("Loss curves against", ["epoch", "tokens_seen", "seconds"], key="tr_xaxis",
                                       default="epoch", required=True,
                                       format_func=lambda v: {"epoch": "epoch", "tokens_seen": "training tokens",
@@ -443,7 +442,7 @@ def _translate_panel(names: list[str]) -> None:
     table = {"typed": [w.source for w in first.words if w.word], "rule": [w.expected for w in first.words if w.word]}
     for name, (_, tr) in outs.items():
         table[name] = [w.model_output + ("" if w.correct else "  ✗") for w in tr.words if w.word]
-    st.dataframe(pd.DataFrame(table), hide_index=True)
+    ui.table(pd.DataFrame(table))
     st.caption("✗: the model's output differs from the Pig Latin rule.")
     _attention_panel(outs)
     fig = _bylen_fig(tuple(outs))

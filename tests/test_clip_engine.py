@@ -131,7 +131,9 @@ def test_probabilities_are_a_distribution_and_permutation_equivariant(prompts, s
     assert np.all(p >= 0) and abs(p.sum() - 1) < 1e-9
     perm = rng.permutation(len(prompts))
     q = clip.zero_shot(b, img, [prompts[i] for i in perm])
-    np.testing.assert_allclose(q, p[perm], atol=1e-6)
+    # float32 text encoding: the same prompt at another batch position differs by ~1e-8 in its
+    # embedding, which the logit scale (~100) turns into ~2e-6 in a probability (['one one'] * 2)
+    np.testing.assert_allclose(q, p[perm], atol=1e-5)
 
 
 def test_text_embeddings_are_cached(bundle):

@@ -70,6 +70,15 @@ class SceneSpec:
         """Canonical caption, e.g. ``"two orange fish"``."""
         return class_prompt(self.count, self.colour, self.shape)
 
+    def validate(self) -> None:
+        """Raise ``ValueError`` unless count is 1..4 and colour and shape are known."""
+        if self.count < 1 or self.count > len(COUNT_WORDS):
+            raise ValueError(f"count must be 1..{len(COUNT_WORDS)}, got {self.count}")
+        if self.colour not in COLOURS:
+            raise ValueError(f"unknown colour {self.colour!r}; known: {tuple(COLOURS)}")
+        if self.shape not in SHAPES:
+            raise ValueError(f"unknown shape {self.shape!r}; known: {SHAPES}")
+
 
 def class_prompt(count: int, colour: str, shape: str) -> str:
     """Canonical caption ``"<count word> <colour> <shape, plural if count > 1>"``."""
@@ -352,12 +361,7 @@ def draw_scene(spec: SceneSpec, rng: np.random.Generator, size: int = IMAGE_SIZE
       overshoot) or sketch-filled; colour: a random shade within :data:`HUE_RANGES`;
     * afterwards: Gaussian blur (25 %), JPEG at quality 25..85 (25 %), pixel noise (15 %).
     """
-    if spec.count < 1 or spec.count > len(COUNT_WORDS):
-        raise ValueError(f"count must be 1..{len(COUNT_WORDS)}, got {spec.count}")
-    if spec.colour not in COLOURS:
-        raise ValueError(f"unknown colour {spec.colour!r}; known: {tuple(COLOURS)}")
-    if spec.shape not in SHAPES:
-        raise ValueError(f"unknown shape {spec.shape!r}; known: {SHAPES}")
+    spec.validate()
     if rng.random() < 0.10:
         img = draw_scene_classic(spec, rng, size)
     else:

@@ -32,7 +32,7 @@ from PIL import Image
 from scipy import ndimage
 from skimage import draw as skdraw
 
-from engine.scenes import COLOURS, COUNT_WORDS, SHAPES, SceneSpec, sample_spec
+from engine.scenes import SHAPES, SceneSpec, sample_spec
 
 #: Named shades per colour word (RGB), none of them taken from the training renderer's anchors.
 PALETTE: dict[str, tuple[tuple[int, int, int], ...]] = {
@@ -171,12 +171,7 @@ def draw_scene_alt(spec: SceneSpec, rng: np.random.Generator, size: int | None =
     at most for two, three, four); objects do not overlap; the whole scene is drawn at twice
     the size and averaged down 2 x 2 (antialiasing by box filter).
     """
-    if spec.count < 1 or spec.count > len(COUNT_WORDS):
-        raise ValueError(f"count must be 1..{len(COUNT_WORDS)}, got {spec.count}")
-    if spec.colour not in COLOURS:
-        raise ValueError(f"unknown colour {spec.colour!r}; known: {tuple(COLOURS)}")
-    if spec.shape not in SHAPES:
-        raise ValueError(f"unknown shape {spec.shape!r}; known: {SHAPES}")
+    spec.validate()
     out = int(size) if size is not None else int(SIZES[int(rng.integers(len(SIZES)))])
     big = 2 * out
     bg_kind = BACKGROUNDS[int(rng.integers(len(BACKGROUNDS)))]

@@ -139,6 +139,24 @@ def _require_browser() -> None:
     pytest.skip(why)
 
 
+def wait_healthy(proc: subprocess.Popen, base: str, timeout: float = 90) -> None:
+    """Wait until ``streamlit run`` (``proc``) answers ``/_stcore/health`` at ``base``; fail the
+    test (after killing it) if it exits or does not answer within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+            proc.kill()
+            pytest.fail(f"streamlit did not become healthy:\n{out[-3000:]}")
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="session")
 def streamlit_server():
     """Base URL of ``streamlit run dashboard/app.py`` on a free localhost port."""
@@ -155,19 +173,7 @@ def streamlit_server():
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-            proc.kill()
-            pytest.fail(f"streamlit did not become healthy:\n{out[-3000:]}")
-        time.sleep(0.3)
+    wait_healthy(proc, base, timeout=90)
     yield base
     proc.terminate()
     try:

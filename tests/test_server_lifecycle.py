@@ -27,10 +27,10 @@ import subprocess
 import sys
 import textwrap
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 EXIT_BOUND_S = 30.0
@@ -135,19 +135,7 @@ def _start_server(tmp_path: Path, mode: str):
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 120
-    base = f"http://127.0.0.1:{port}"
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("streamlit did not become healthy")
-        time.sleep(0.2)
+    wait_healthy(proc, f"http://127.0.0.1:{port}", timeout=120)
     # wait until the job's pool workers and their grandchildren are up
     deadline = time.monotonic() + 120
     while True:

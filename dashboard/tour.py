@@ -379,8 +379,7 @@ def draw_2_3_4(step, left, right):
                              format="%.0f", step=100_000.0, help="The write-up never states D; the preset is our 2.2.3 decoder run's.")
     o = scaling.is_compute_optimal(float(n), float(d))
     right.latex(r"C = 6ND = " + _latex_number(o.flops) + r",\qquad \text{ratio} = N / N_{opt}(C)")
-    right.dataframe([{"law": v.law, "N / N_opt": round(v.ratio, 3), "says": v.verdict} for v in o.verdicts],
-                    hide_index=True, width="stretch")
+    ui.table([{"law": v.law, "N / N_opt": round(v.ratio, 3), "says": v.verdict} for v in o.verdicts], where=right)
     _laws_figure(step, right, n, o.verdicts, "N vs each law's N_opt at C = 6ND")
     return {"sl_chk_n": f"{float(n):g}", "sl_chk_d": f"{float(d):g}"}
 

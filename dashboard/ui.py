@@ -84,7 +84,8 @@ def escape_markdown(text: str) -> str:
     return out.replace("\n", " ")
 
 
-def table(data, *, max_static_rows: int = 40, escape: bool = True, where=st, **dataframe_kwargs) -> None:
+def table(data, *, max_static_rows: int = 40, escape: bool = True, links: dict[str, str] | None = None, where=st,
+          **dataframe_kwargs) -> None:
     """A table readable on a projector and on a phone (issue 14).
 
     Up to ``max_static_rows`` rows it is an HTML ``st.table``: its text wraps instead of
@@ -92,21 +93,42 @@ def table(data, *, max_static_rows: int = 40, escape: bool = True, where=st, **d
     the interactive ``st.dataframe`` (a canvas grid: lecture mode zooms it).
     String cells and column names are escaped (``escape=True``) because ``st.table``
     renders markdown; pass ``escape=False`` only for markdown the page wrote itself.
+
+    ``links`` maps a column that holds URLs the page built to the column title shown;
+    each cell becomes a link whose text is the URL's path (``/rnn-jacobian``). In the
+    interactive grid the column is a ``LinkColumn``.
     """
     import pandas as pd
 
     frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    links = links or {}
     if len(frame) > max_static_rows:
+        if links:
+            config = dict(dataframe_kwargs.pop("column_config", {}) or {})
+            config.update({col: st.column_config.LinkColumn(title, display_text=r"^/([^?]*)")
+                           for col, title in links.items()})
+            dataframe_kwargs["column_config"] = config
         where.dataframe(frame, **dataframe_kwargs)
         return
+    frame = frame.copy()
     if escape:
-        frame = frame.copy()
-        frame.columns = [escape_markdown(c) for c in frame.columns]
         for col in frame.columns:
-            if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
+            if col not in links and (frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col])):
                 frame[col] = frame[col].map(lambda v: escape_markdown(v) if isinstance(v, str) else v)
+    for col in links:
+        frame[col] = frame[col].map(_link_cell)
+    frame.columns = [escape_markdown(links.get(c, c)) if escape else links.get(c, c) for c in frame.columns]
     hide_index = dataframe_kwargs.get("hide_index", True)
     where.table(frame, hide_index=hide_index)
+
+
+def _link_cell(url: str) -> str:
+    """Markdown link to a page URL the app built: the text is its path, the target percent-safe."""
+    from urllib.parse import quote
+
+    text = escape_markdown(str(url).split("?", 1)[0] or "/")
+    target = quote(str(url), safe="/?=&%:+,.-_~")
+    return f"[{text}]({target})"
 
 
 def fmt_number(x: float, digits: int = 4) -> str:

@@ -982,18 +982,50 @@ def budget_problems(fit: IsoFlopFit, row_numbers: Sequence[int] | None = None) -
     return msgs
 
 
-def load_table2():
-    """The write-up's Table 2 (section 2.3.1) as shipped: hidden size, approx. FLOPs, loss."""
+class AssetError(RuntimeError):
+    """A shipped file of ``assets/scaling`` cannot be read; the message names the file, what is
+    wrong and how to restore it (issue 17)."""
+
+
+#: Columns each shipped file must have, and how to regenerate it besides ``git checkout``.
+SHIPPED_FILES: dict[str, tuple[tuple[str, ...], str]] = {
+    "writeup_table2.csv": (("hidden_size", "approx_flops", "val_loss"), ""),
+    "sweep_piglatin.csv": (("params", "tokens", "flops", "val_loss"),
+                           "python scripts/run_sweep.py --replay assets/scaling/sweep_piglatin.json"),
+    "sweep_piglatin_curves.csv": (("run", "params", "tokens", "flops", "loss"),
+                                  "python scripts/run_sweep.py --replay assets/scaling/sweep_piglatin.json"),
+}
+
+
+def read_shipped_csv(name: str):
+    """``assets/scaling/<name>`` as a DataFrame; raises :class:`AssetError` when it cannot be
+    parsed, is empty or lacks a required column (see :data:`SHIPPED_FILES`)."""
     import pandas as pd
 
-    return pd.read_csv(ASSETS / "writeup_table2.csv")
+    required, regen = SHIPPED_FILES[name]
+    path = ASSETS / name
+    try:
+        frame = pd.read_csv(path)
+        problem = "it has no rows" if frame.empty else None
+        missing = [c for c in required if c not in frame.columns]
+        if missing:
+            problem = f"column(s) {', '.join(missing)} are missing"
+    except Exception as exc:  # noqa: BLE001 - unreadable, binary, truncated mid-quote: all reported alike
+        problem = f"it cannot be parsed ({type(exc).__name__})"
+    if problem is None:
+        return frame
+    restore = f"git checkout -- assets/scaling/{name}" + (f", or regenerate it: {regen}" if regen else "")
+    raise AssetError(f"assets/scaling/{name} is damaged: {problem}. Restore it with {restore}.")
+
+
+def load_table2():
+    """The write-up's Table 2 (section 2.3.1) as shipped: hidden size, approx. FLOPs, loss."""
+    return read_shipped_csv("writeup_table2.csv")
 
 
 def load_shipped_sweep():
     """The shipped Pig Latin sweep (scripts/run_sweep.py): one row per run."""
-    import pandas as pd
-
-    return pd.read_csv(ASSETS / "sweep_piglatin.csv")
+    return read_shipped_csv("sweep_piglatin.csv")
 
 
 def load_chinchilla(path) -> RunTable:

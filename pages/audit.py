@@ -82,15 +82,16 @@ def render() -> None:
             "open": [tour.page_url(c.page, c.query) for c in shown],
         }
     )
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"open": st.column_config.LinkColumn("page, in the claim's state",
-                                                                     display_text=r"^/([^?]*)",
-                                                                     help="Opens the page set to the claim's numbers")})
+    ui.table(table, links={"open": "page, in the claim's state"})
     st.caption(f"{len(shown)} of {len(checks)} claims shown.")
 
+    st.caption("An open row is part of the URL: share it and the row opens again.")
+    position = {id(c): k for k, c in enumerate(checks)}
     for i, c in enumerate(shown):
         label = f"{c.section} · {c.verdict} · {c.claim[:90]}{'…' if len(c.claim) > 90 else ''}"
-        with st.expander(label, expanded=False, icon=ICONS.get(c.verdict)):
+        with widgets.expander(label, key=f"au_row{position[id(c)]}", icon=ICONS.get(c.verdict)) as box:
+            if not box.open:
+                continue
             st.markdown(f"{ui.verdict_badge(c.verdict)} **Write-up {c.section}:** “{_md(c.claim)}”")
             st.markdown(f"**Evidence.** {_md(c.evidence)}")
             st.markdown("**Source.**\n\n" + "\n".join(f"- {_md(p)}" for p in c.provenance))
@@ -104,7 +105,7 @@ def render() -> None:
                      "value": [ui.fmt_number(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
                                for v in c.numbers.values()]}
                 )
-                st.dataframe(nums, hide_index=True, width="stretch")
+                ui.table(nums)
             if c.compare:
                 ui.show(plots.claimed_vs_computed(c.compare, log_scale=c.log_scale), key=f"au_fig_{i}_{c.section}")
             tour.page_link(c.page, c.query, label=f"Open /{c.page} in the state that shows this claim")

@@ -129,7 +129,7 @@ def _results_table(runs: list) -> None:
         }
         for r in runs
     ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    ui.table(pd.DataFrame(rows))
 
 
 def _questions(results: dict) -> None:

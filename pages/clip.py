@@ -291,12 +291,12 @@ def _sensitivity_panel(model_name: str) -> None:
     recs = _goldfish("embedded", _folder(), tuple(variants), int(n_img), 0)
     vocab = clip.training_vocabulary()
     right.markdown(f"**{n_img} seeded scenes of two goldfish**, embedded model:")
-    right.dataframe(pd.DataFrame([{
+    ui.table(pd.DataFrame([{
         "variant": r["prompt"], "mean probability": round(r["probability"], 4),
         "ranked first on": f"{r['win_rate']:.0%}", "works": "yes" if r["works"] else "no",
         "words never read in training": ", ".join(w for w in re.findall(r"[a-z]+", r["prompt"].lower())
                                                   if w not in vocab) or "none"}
-        for r in recs]), hide_index=True, width="stretch")
+        for r in recs]), where=right)
     with right:
         ui.show(_sens_fig(tuple(r["prompt"] for r in recs), tuple(r["probability"] for r in recs),
                           tuple(r["win_rate"] for r in recs)), key="cl_sens")

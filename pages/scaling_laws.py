@@ -99,8 +99,8 @@ def _shipped_sweep():
 
 @st.cache_data(show_spinner=False)
 def _shipped_curves():
-    path = sc.ASSETS / "sweep_piglatin_curves.csv"
-    return pd.read_csv(path) if path.exists() else None
+    return sc.read_shipped_csv("sweep_piglatin_curves.csv") if (sc.ASSETS / "sweep_piglatin_curves.csv").exists() \
+        else None
 
 
 @st.cache_data(show_spinner=False)
@@ -235,20 +235,27 @@ def _load_source(source: str, col):
     if source == "sweep":
         try:
             df = _shipped_sweep()
-            res = sc.clean_runs(df, SWEEP_MAP, source="shipped sweep")
-            calls = _shipped_settings().get("calls", [])
-            if calls:
-                first, dates = calls[0], [c.get("date") for c in calls if c.get("date")]
-                col.caption(
-                    f"{len(df)} runs of engine.nmt's decoder ({first.get('layers')} layer, {first.get('heads')} heads, "
-                    f"lr {first.get('lr')}), D = C/(6N) tokens each, made by scripts/run_sweep.py in {len(calls)} "
-                    f"calls" + (f", {dates[0][:10]}" if dates else "") + "; regenerate with "
-                    "`scripts/run_sweep.py --replay assets/scaling/sweep_piglatin.json`.")
-            return res, _curves_for(_shipped_curves(), res.runs)
-        except Exception as exc:  # noqa: BLE001 - a damaged asset is reported, the page goes on
-            return sc.CleanResult(None, [f"The shipped sweep (assets/scaling/sweep_piglatin.csv) cannot be read: "
-                                         f"{type(exc).__name__}. Restore it with git checkout or regenerate it with "
-                                         "scripts/run_sweep.py."], [], True), None
+        except sc.AssetError as exc:  # a damaged asset is reported, the rest of the page goes on
+            return sc.CleanResult(None, [str(exc)], [], True), None
+        res = sc.clean_runs(df, SWEEP_MAP, source="shipped sweep")
+        calls = _shipped_settings().get("calls", [])
+        if calls:
+            first, dates = calls[0], [c.get("date") for c in calls if c.get("date")]
+            col.caption(
+                f"{len(df)} runs of engine.nmt's decoder ({first.get('layers')} layer, {first.get('heads')} heads, "
+                f"lr {first.get('lr')}), D = C/(6N) tokens each, made by scripts/run_sweep.py in {len(calls)} "
+                f"calls" + (f", {dates[0][:10]}" if dates else "") + "; regenerate with "
+                "`scripts/run_sweep.py --replay assets/scaling/sweep_piglatin.json`.")
+        elif (sc.ASSETS / "sweep_piglatin.json").exists():
+            col.warning("assets/scaling/sweep_piglatin.json (the sweep's settings) cannot be read; the runs are "
+                        "shown without them. Restore it with `git checkout -- assets/scaling/sweep_piglatin.json`.",
+                        icon=":material/warning:")
+        try:
+            curves = _shipped_curves()
+        except sc.AssetError as exc:  # Approach 1 then has no curves; Approaches 2 and 3 still work
+            col.warning(str(exc), icon=":material/warning:")
+            curves = None
+        return res, _curves_for(curves, res.runs)
     if source == "mysweep":
         df = st.session_state.get(MY_SWEEP)
         if df is None or df.empty:
@@ -261,8 +268,11 @@ def _load_source(source: str, col):
         return sc.clean_runs(df, {"flops": "Training FLOP", "params": "Model Size", "loss": "loss"},
                              source="Epoch AI digitisation of Chinchilla Fig. 4"), None
     if source == "table2":
-        df = sc.load_table2()
-        col.dataframe(df, hide_index=True)
+        try:
+            df = sc.load_table2()
+        except sc.AssetError as exc:
+            return sc.CleanResult(None, [str(exc)], [], True), None
+        ui.table(df, where=col)
         return sc.clean_runs(df, {"flops": "approx_flops", "params": "hidden_size", "loss": "val_loss"},
                              source="write-up Table 2"), None
     # upload with column mapping

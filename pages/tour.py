@@ -78,7 +78,11 @@ def step_panel(step_id: str) -> None:
     if step.presets:
         widgets.preset_buttons({"Write-up's numbers": step.preset, **step.presets})
     left, right = st.columns([1, 2.4], gap="large")
-    query = step.draw(step, left, right)
+    try:
+        query = step.draw(step, left, right)
+    except _asset_errors() as exc:  # a damaged shipped file: say which, keep the tour going
+        ui.error(f"This step's figure cannot be drawn: {exc}", hint="The other steps and pages are not affected.")
+        query = {}
 
     st.markdown("**Verdict (computed by the audit)**")
     for name in step.checks:
@@ -88,6 +92,14 @@ def step_panel(step_id: str) -> None:
             st.caption(_md(c.evidence))
             st.caption("Source: " + _md("; ".join(c.provenance)))
     tour.page_link(step.page, query, label=f"Open /{step.page} in this state")
+
+
+def _asset_errors() -> tuple[type[Exception], ...]:
+    """What a damaged or missing shipped file raises (each message names the file and its restore command)."""
+    from engine import bert, clip, scaling
+    from engine.nmt.assets import AssetError as NmtAssetError
+
+    return scaling.AssetError, NmtAssetError, clip.ModelUnavailable, bert.CheckpointUnavailable
 
 
 def _md(text: str) -> str:

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -99,6 +100,22 @@ def metric(at, label: str) -> str:
         if m.label.startswith(label):
             return m.value
     raise KeyError(f"no metric labelled {label!r}; have {[m.label for m in at.metric]}")
+
+
+def shown_table(at, index: int = 0):
+    """The ``index``-th table the run showed (``ui.table``: a static ``st.table``, or an
+    ``st.dataframe`` for long data) as a DataFrame with the markdown escapes removed, so
+    cells read as the user sees them (``2.3.1``, not ``2\\.3\\.1``)."""
+    tables = [*at.table, *at.dataframe]
+    frame = tables[index].value.copy()
+
+    def plain(v):
+        return re.sub(r"\\(.)", r"\1", v) if isinstance(v, str) else v
+
+    frame.columns = [plain(c) for c in frame.columns]
+    for col in frame.columns:
+        frame[col] = frame[col].map(plain)
+    return frame
 
 
 @pytest.fixture

@@ -4,11 +4,12 @@ the page shows them with their sources and links."""
 from __future__ import annotations
 
 import math
+import re
 import urllib.parse
 
 import numpy as np
 import pytest
-from conftest import metric, page_app, run_page, shown_text
+from conftest import metric, page_app, run_page, shown_table, shown_text
 
 from engine import audit, gradients, relattn, scaling
 
@@ -362,8 +363,12 @@ def test_heavy_page_links_are_accepted(page):
 
 # --- the page -------------------------------------------------------------------------------
 def test_page_shows_summary_sources_and_links():
-    at = run_page("audit")
-    counts = audit.summary(audit.run_audit())
+    checks = audit.run_audit()
+    closed = run_page("audit")
+    assert "read from shipped run" not in shown_text(closed)  # closed rows are not built
+    # every row opened from the URL (a shared link reopens the rows that were open)
+    at = run_page("audit", {f"au_row{k}": "true" for k in range(len(checks))})
+    counts = audit.summary(checks)
     assert metric(at, "Hold") == str(counts["holds"])
     assert metric(at, "Fail") == str(counts["fails"])
     text = shown_text(at).replace("\\", "")
@@ -371,19 +376,21 @@ def test_page_shows_summary_sources_and_links():
     assert "read from shipped run" in text and "computed now" in text
     assert "2.4 x_{i+1}" in text
     assert "depends on the law" in text
-    table = at.dataframe[0].value
-    assert {"source", "open"} <= set(table.columns)
-    assert any(urllib.parse.urlparse(u).query for u in table["open"])
+    table = shown_table(at)
+    link = "page, in the claim's state"
+    assert {"source", link} <= set(table.columns)
+    targets = [re.fullmatch(r"\[/[a-z-]*\]\((.*)\)", cell).group(1) for cell in table[link]]
+    assert any(urllib.parse.urlparse(u).query for u in targets)
 
 
 def test_page_filters():
     at = run_page("audit")
     at.multiselect(key="au_verdict").set_value(["fails"]).run()
     assert not at.exception
-    assert all(v == "fails" for v in at.dataframe[0].value["verdict"])
+    assert all(v == "fails" for v in shown_table(at)["verdict"])
     at.selectbox(key="au_section").set_value("2.3").run()
     assert not at.exception
-    assert set(at.dataframe[0].value["section"]) <= {"2.3.1", "2.3.3"}
+    assert set(shown_table(at)["section"]) <= {"2.3.1", "2.3.3"}
     at.multiselect(key="au_verdict").set_value([]).run()
     assert not at.exception
     assert "No claim matches" in shown_text(at)

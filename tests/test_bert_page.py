@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import page_app, run_page, shown_text
+from conftest import page_app, run_page, shown_table, shown_text
 
 from engine import bert
 
@@ -133,7 +133,7 @@ def test_tiny_frozen_run_appears_and_predicts():
     assert jobs.status(job_id).state == "done", jobs.status(job_id).error
     at.run()
     at.run()
-    table = at.dataframe[0].value
+    table = shown_table(at)
     assert any("you: embedded · frozen · n=60" in r for r in table["run"])
     at.radio(key="bert_model").set_value("yours").run()
     assert not at.exception

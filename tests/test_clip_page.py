@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import metric, page_app, run_page, shown_text
+from conftest import metric, page_app, run_page, shown_table, shown_text
 from PIL import Image
 
 from engine import clip, scenes
@@ -28,7 +28,7 @@ def test_default_view_shows_prediction_and_goldfish_check():
     assert float(metric(at, "Its probability").rstrip("%")) > 0
     text = shown_text(at)
     assert "What the tiny model knows" in text and "Count accuracy" in text
-    check = at.dataframe[0].value  # the seeded §4.2 check
+    check = shown_table(at)  # the seeded §4.2 check
     assert list(check["variant"]) == list(clip.GOLDFISH_VARIANTS)
     works = dict(zip(check["variant"], check["works"]))
     assert works["two goldfish"] == "yes" and works["two nemo"] == "yes" and works["two nemos"] == "no"

@@ -8,8 +8,8 @@
   controls beside it or its toolbar covers it. Screenshots go to
   ``tests/screenshots/<page>-<width>[-lecture].png`` (git-ignored): look at them.
 * ``test_lecture_mode_enlarges_text``: computed font sizes (getComputedStyle) of body
-  text, a metric value, a KaTeX formula, and an SVG axis title, tick label and legend
-  entry, with and without lecture mode: each at least 1.4x.
+  text, a metric value, a KaTeX formula, a table cell, and an SVG axis title, tick label
+  and legend entry, with and without lecture mode: each at least 1.4x.
 
 Page owners: run ``pytest tests/test_layout_browser.py -k <url-path>`` for your page.
 """
@@ -121,6 +121,7 @@ SIZES_JS = r"""
     "axis title": size('[data-testid="stPlotlyChart"] .xtitle'),
     "tick label": size('[data-testid="stPlotlyChart"] .xtick text'),
     "legend entry": size('[data-testid="stPlotlyChart"] .legendtext'),
+    "table text": deepest('[data-testid="stMain"] [data-testid="stTable"] td'),
   };
 }
 """
@@ -209,7 +210,8 @@ def test_lecture_mode_enlarges_text(streamlit_server, wide_page):
                 ratios[kind] = (before, big[kind], spec.url_path)
         if len(ratios) == len(normal):
             break
-    missing = {"body text", "metric value", "KaTeX formula", "axis title", "tick label", "legend entry"} - set(ratios)
+    missing = {"body text", "metric value", "KaTeX formula", "axis title", "tick label", "legend entry",
+               "table text"} - set(ratios)
     assert not missing, f"no page shows {missing}"
     for k, (a, b, page) in ratios.items():
         print(f"lecture mode: {k} {a:.1f} -> {b:.1f} px on /{page} ({b / a:.2f}x)")

@@ -151,3 +151,49 @@ def test_preset_query_strings_open_cleanly(name):
         assert at.slider(key="sl_noise").value == 0.0 and at.slider(key="sl_width").value == 2.0
     if name == "2.3.4":
         assert f"{6 * 260000 * 1424180:.2e} FLOPs" in text  # C = 6 N D of the shipped 2.2.3 decoder run
+
+
+# --- damaged shipped files (issue 17) -----------------------------------------------------------
+DAMAGES = {
+    "binary": b"\x00\xff\xfe\x00garbage\x00" * 50,
+    "truncated": b'params,tokens,"flo',
+    "wrong columns": b"a,b\n1,2\n",
+}
+
+
+@pytest.fixture
+def damaged_assets(tmp_path, monkeypatch):
+    """A copy of assets/scaling in tmp_path, used by the page and the engine (caches cleared)."""
+    import shutil
+
+    import streamlit as st
+
+    d = tmp_path / "scaling"
+    shutil.copytree(sc.ASSETS, d)
+    monkeypatch.setattr(sc, "ASSETS", d)
+    st.cache_data.clear()
+    yield d
+    st.cache_data.clear()
+
+
+@pytest.mark.parametrize("damage", list(DAMAGES))
+@pytest.mark.parametrize("name", ["sweep_piglatin.csv", "writeup_table2.csv"])
+def test_damaged_runs_file_is_named_and_the_page_keeps_working(damaged_assets, name, damage):
+    (damaged_assets / name).write_bytes(DAMAGES[damage])
+    source = "sweep" if name.startswith("sweep") else "table2"
+    at = run_page(MODULE, {"sl_source": SOURCES[source]})
+    errors = " ".join(e.value for e in at.error)
+    assert f"assets/scaling/{name} is damaged" in errors and f"git checkout -- assets/scaling/{name}" in errors
+    assert "the published laws alone" in shown_text(at)  # the reference laws are still shown
+    at.selectbox(key="sl_source").set_value("synthetic").run()  # another source still fits
+    assert not at.exception and _a(at, 2) > 0
+
+
+def test_damaged_curves_and_settings_keep_the_sweep(damaged_assets):
+    (damaged_assets / "sweep_piglatin_curves.csv").write_bytes(DAMAGES["binary"])
+    (damaged_assets / "sweep_piglatin.json").write_text('{"calls": [')
+    at = run_page(MODULE, {"sl_source": SOURCES["sweep"]})
+    warnings = " ".join(w.value for w in at.warning)
+    assert "assets/scaling/sweep_piglatin_curves.csv is damaged" in warnings
+    assert "sweep_piglatin.json" in warnings
+    assert not at.error and _a(at, 2) > 0  # Approaches 2 and 3 still fit the runs

@@ -8,7 +8,7 @@ import re
 import urllib.parse
 
 import pytest
-from conftest import metric, page_app, shown_text
+from conftest import metric, page_app, shown_table, shown_text
 
 from dashboard import registry, tour
 from engine import audit
@@ -81,7 +81,7 @@ def test_1_1_2_preset_shows_the_counterexample():
 
 def test_2_3_4_shows_each_law_ratio():
     at = _run("2.3.4")
-    table = at.dataframe[0].value
+    table = shown_table(at)
     hoff = table[table["law"].str.startswith("Hoffmann")]["N / N_opt"].iloc[0]
     assert hoff == pytest.approx(1.15, abs=0.02)
     assert "[depends on the law]" in shown_text(at)

@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from engine import scenes
+from engine import clip_tower, scenes
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSETS = ROOT / "assets" / "clip"
@@ -182,8 +182,13 @@ def load_clip(name: str = "embedded", pretrained: str | None = None, *, cache_di
             raise ModelUnavailable(f"no weights in {folder}")
         ident = f"local-dir:{folder}"
         try:
-            model, _, preprocess = open_clip.create_model_and_transforms(ident, load_weights=pretrained is None,
-                                                                         device="cpu")
+            vision = json.loads((folder / "open_clip_config.json").read_text()).get("gsl_vision")
+            model, _, preprocess = open_clip.create_model_and_transforms(
+                ident, load_weights=pretrained is None and vision is None, device="cpu")
+            if vision is not None:  # the image tower is engine.clip_tower's CNN; weights loaded here
+                model.visual = clip_tower.build(vision, model.text_projection.shape[1])
+                if pretrained is None:
+                    _load_local_checkpoint(model, str(folder / "open_clip_model.safetensors"))
             tokenizer = open_clip.get_tokenizer(ident)
         except Exception as exc:  # noqa: BLE001 - truncated safetensors, broken JSON, wrong shapes
             bad = _damaged_file(folder, exc)

@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 import open_clip  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 
-from engine import scenes  # noqa: E402
+from engine import clip_tower, scenes  # noqa: E402
 
 MEAN = (0.5, 0.5, 0.5)
 STD = (0.25, 0.25, 0.25)
@@ -71,17 +71,53 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
 
 
 def make_batch(rng: np.random.Generator, batch: int) -> tuple[np.ndarray, list[scenes.SceneSpec], list[str]]:
-    """Half count-contrastive groups (same colour+shape, counts 1..4), half random scenes."""
+    """A third count-contrastive groups (same colour and shape, counts one..four), a third
+    shape-contrastive groups (same count and colour; circle, square, triangle, fish), a third
+    random scenes: inside a group only the counted (or drawn) attribute tells captions apart."""
     specs: list[scenes.SceneSpec] = []
-    n_groups = batch // 8
+    n_groups = batch // 12
     for _ in range(n_groups):
         base = scenes.sample_spec(rng)
         specs.extend(scenes.SceneSpec(n, base.colour, base.shape) for n in range(1, 5))
+        specs.extend(scenes.SceneSpec(base.count, base.colour, shape) for shape in scenes.SHAPES)
     while len(specs) < batch:
         specs.append(scenes.sample_spec(rng))
     images = np.stack([np.asarray(scenes.draw_scene(s, rng)) for s in specs])
     captions = [scenes.caption(s, rng) for s in specs]
     return images, specs, captions
+
+
+def batch_for_step(seed: int, step: int, batch: int):
+    """Batch number ``step`` of a run: drawn from its own generator, seeded by (seed, step), so a
+    run is the same whether batches are rendered in this process or in a worker."""
+    return make_batch(np.random.default_rng([seed, step]), batch)
+
+
+class BatchStream:
+    """Batches for steps 0, 1, 2, ... rendered ``workers`` processes ahead of the training loop
+    (at most ``2 * workers`` batches waiting), or inline when ``workers`` is 0."""
+
+    def __init__(self, seed: int, batch: int, workers: int):
+        self.seed, self.batch, self.workers = seed, batch, workers
+        self.pool = None
+        self.pending: dict[int, object] = {}
+        if workers:
+            import multiprocessing as mp
+
+            self.pool = mp.get_context("fork").Pool(workers)
+
+    def get(self, step: int):
+        if self.pool is None:
+            return batch_for_step(self.seed, step, self.batch)
+        for s in range(step, step + 2 * self.workers + 1):
+            if s not in self.pending:
+                self.pending[s] = self.pool.apply_async(batch_for_step, (self.seed, s, self.batch))
+        return self.pending.pop(step).get()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
 
 
 def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
@@ -142,9 +178,17 @@ def train(args: argparse.Namespace) -> dict:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "open_clip_config.json").write_text(
-        json.dumps({"model_cfg": MODEL_CFG, "preprocess_cfg": PREPROCESS_CFG}, indent=2) + "\n")
+    model_cfg = json.loads(json.dumps(MODEL_CFG))
+    if args.vision:
+        model_cfg["vision_cfg"] = json.loads(args.vision)
+    config = {"model_cfg": model_cfg, "preprocess_cfg": PREPROCESS_CFG}
+    if args.tower == "conv":
+        config["gsl_vision"] = {"type": "conv", "image_size": PREPROCESS_CFG["size"], "widths": list(clip_tower.WIDTHS),
+                                "heads": 4}
+    (out / "open_clip_config.json").write_text(json.dumps(config, indent=2) + "\n")
     model, _, _ = open_clip.create_model_and_transforms(f"local-dir:{out}", load_weights=False)
+    if "gsl_vision" in config:  # the image tower is engine.clip_tower's CNN (engine.clip.load_clip does the same)
+        model.visual = clip_tower.build(config["gsl_vision"], model_cfg["embed_dim"])
     tokenizer = open_clip.get_tokenizer(f"local-dir:{out}")
     if args.init:
         from safetensors.torch import load_file
@@ -183,7 +227,7 @@ def train(args: argparse.Namespace) -> dict:
     classes = scenes.all_specs()
     class_tokens = tokenizer([c.label for c in classes]).to(device)
     class_index = {c: k for k, c in enumerate(classes)}
-    rng = np.random.default_rng(args.seed)
+    stream = BatchStream(args.seed, args.batch, args.workers)
     text_memo: dict[str, torch.Tensor] = {}
 
     @torch.no_grad()
@@ -201,7 +245,7 @@ def train(args: argparse.Namespace) -> dict:
     for step in range(args.steps):
         for group in opt.param_groups:
             group["lr"] = lr_at(step)
-        images, specs, captions = make_batch(rng, args.batch)
+        images, specs, captions = stream.get(step)
         x = to_tensor(images).to(device)
         f = F.normalize(model.encode_image(x), dim=-1)
         if args.lock_text:
@@ -240,13 +284,14 @@ def train(args: argparse.Namespace) -> dict:
         if args.eval_every and step and step % args.eval_every == 0:
             print("  eval", evaluate(model, tokenizer, min(args.eval, 400), args.seed + 999, device), flush=True)
     train_seconds = time.time() - t0
+    stream.close()
     state = save_weights(model, out)
     model.eval()
     model.load_state_dict({k: v.float() for k, v in state.items()})  # evaluate exactly the shipped fp16 weights
     result = evaluate(model, tokenizer, args.eval, args.seed + 10_000, device)
     result.update({
         "seed": args.seed, "steps": stopped_at, "planned_steps": args.steps, "init": args.init, "lock_text": args.lock_text,
-        "time_budget": args.time_budget, "batch": args.batch, "lr": args.lr, "params": n_params,
+        "time_budget": args.time_budget, "tower": args.tower, "workers": args.workers, "batch": args.batch, "lr": args.lr, "params": n_params,
         "train_seconds": round(train_seconds, 1), "device": str(device), "threads": args.threads,
         "history": history,
     })
@@ -322,11 +367,11 @@ def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default=str(ROOT / "assets" / "clip" / "tiny"))
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--steps", type=int, default=2600)
+    p.add_argument("--steps", type=int, default=10000)
     p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1.5e-3)
+    p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--wd", type=float, default=0.05)
-    p.add_argument("--warmup", type=int, default=100)
+    p.add_argument("--warmup", type=int, default=200)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--eval", type=int, default=2000, help="held-out test scenes")
     p.add_argument("--eval-every", type=int, default=250)
@@ -337,6 +382,11 @@ def main(argv: list[str] | None = None) -> dict:
                    help="seconds: the cosine schedule follows max(step, time) progress and stops at the budget")
     p.add_argument("--lock-text", action="store_true",
                    help="keep the text tower fixed (from --init) and train the image tower only")
+    p.add_argument("--tower", choices=("conv", "vit"), default="conv",
+                   help="image tower: engine.clip_tower's CNN (default) or open_clip's ViT from the config")
+    p.add_argument("--workers", type=int, default=1, help="processes rendering batches ahead (0: inline)")
+    p.add_argument("--vision", default=None,
+                   help="JSON vision_cfg replacing the default ViT (e.g. a ModifiedResNet: layers as a list)")
     p.add_argument("--finalize-only", action="store_true",
                    help="skip training: evaluate the weights in --out on both renderers and fit the OOD detector")
     p.add_argument("--alt", type=int, default=1000, help="held-out scenes of the second renderer")

@@ -17,13 +17,26 @@ import train_tiny_clip as tr  # noqa: E402
 from engine import clip, scenes  # noqa: E402
 
 
-def test_count_contrastive_batches():
+def test_count_and_shape_contrastive_batches():
     images, specs, captions = tr.make_batch(np.random.default_rng(0), 32)
     assert images.shape == (32, 64, 64, 3) and len(specs) == len(captions) == 32
-    for g in range(4):  # the first batch // 8 groups of four: same colour+shape, counts one..four
-        group = specs[4 * g: 4 * g + 4]
-        assert [s.count for s in group] == [1, 2, 3, 4]
-        assert len({(s.colour, s.shape) for s in group}) == 1
+    for g in range(32 // 12):  # groups of eight: counts one..four, then the four shapes
+        counts, shapes = specs[8 * g: 8 * g + 4], specs[8 * g + 4: 8 * g + 8]
+        assert [s.count for s in counts] == [1, 2, 3, 4]
+        assert len({(s.colour, s.shape) for s in counts}) == 1
+        assert [s.shape for s in shapes] == list(scenes.SHAPES)
+        assert len({(s.count, s.colour) for s in shapes}) == 1
+
+
+def test_batches_rendered_by_a_worker_equal_inline_batches():
+    inline, ahead = tr.BatchStream(3, 12, 0), tr.BatchStream(3, 12, 1)
+    try:
+        for step in (0, 1, 2):
+            a, b = inline.get(step), ahead.get(step)
+            assert np.array_equal(a[0], b[0]) and a[1] == b[1] and a[2] == b[2]
+        assert not np.array_equal(inline.get(5)[0], inline.get(6)[0])
+    finally:
+        ahead.close()
 
 
 @pytest.mark.slow

@@ -310,14 +310,18 @@ def _train_panel() -> None:
             st.caption("Press Train (or pick a preset, then Train) to start; the plots appear here as it learns.")
     prev = st.session_state.get(PREV_KEY)
     if prev is not None:
-        with widgets.expander("Previous run (for comparison)", key="gtt_x_prev"):
+        with widgets.expander("Previous run (for comparison)", key="gtt_x_prev") as box:
+            if not box.open:
+                return
             st.caption(_describe(prev[1].config) + f" · ended: {prev[1].reason}")
             ui.show(_figures(_token(prev[0], prev[1]), prev[1])["loss"], key="gtt_fig_prev_loss")
             ui.show(_figures(_token(prev[0], prev[1]), prev[1])["profile"], key="gtt_fig_prev_profile")
 
 
 def _benchmark_panel() -> None:
-    with widgets.expander("Benchmark: the shipped figures (benchmarks/bench_training_gradients.py)", key="gtt_x_bench"):
+    with widgets.expander("Benchmark: the shipped figures (benchmarks/bench_training_gradients.py)", key="gtt_x_bench") as box:
+        if not box.open:
+            return
         try:
             mtime = BENCH_PATH.stat().st_mtime
         except OSError:

@@ -297,20 +297,21 @@ def conv_panel(kind: str, n: int, seed: int, offset: float) -> None:
                       "Each row is one query's softmax over keys; with $W_Q = W_K = 0$ every interior row is the "
                       "same band, shifted: that is a convolution. Rows near the edges renormalise over fewer keys.")
     with widgets.expander("Write-up 1.3.1 checked: what $p_{-1} = \\ln 2$, $p_1 = -\\ln 2$, $W_V = 3$ computes",
-                          key="ra_x_writeup", expanded=method == "writeup"):
-        a = _writeup_conv()
-        w = a.writeup_effective.as_dict()
-        e1, e2, e3 = st.columns(3)
-        e1.metric("Write-up weight on x_(i+1)", ui.fmt_number(w[1], 4))
-        e2.metric("Write-up weight on x_(i-1)", ui.fmt_number(w[-1], 4))
-        e3.metric("Write-up max error (random input)", ui.fmt_number(a.writeup_error, 3))
-        st.latex(pr.latex_effective(a.writeup_effective, r"\text{write-up computes}"))
-        st.latex(r"\text{claimed: } 2x_{i-1} + x_{i+1}")
-        st.latex(r"\text{correct: }" + pr.latex_head(a.correct_heads[0]))
-        st.markdown("\n".join(f"- {s}" for s in a.explanation_md))
-        st.markdown("Each mistake alone: " + "; ".join(
-            f"*{name}*: $" + " + ".join(f"{v:.3g}\\,x_{{i{t:+d}}}" for t, v in sorted(k.items()) if v) + "$"
-            for name, k in a.mistakes.items()))
+                          key="ra_x_writeup", expanded=method == "writeup") as box:
+        if box.open:
+            a = _writeup_conv()
+            w = a.writeup_effective.as_dict()
+            e1, e2, e3 = st.columns(3)
+            e1.metric("Write-up weight on x_(i+1)", ui.fmt_number(w[1], 4))
+            e2.metric("Write-up weight on x_(i-1)", ui.fmt_number(w[-1], 4))
+            e3.metric("Write-up max error (random input)", ui.fmt_number(a.writeup_error, 3))
+            st.latex(pr.latex_effective(a.writeup_effective, r"\text{write-up computes}"))
+            st.latex(r"\text{claimed: } 2x_{i-1} + x_{i+1}")
+            st.latex(r"\text{correct: }" + pr.latex_head(a.correct_heads[0]))
+            st.markdown("\n".join(f"- {s}" for s in a.explanation_md))
+            st.markdown("Each mistake alone: " + "; ".join(
+                f"*{name}*: $" + " + ".join(f"{v:.3g}\\,x_{{i{t:+d}}}" for t, v in sorted(k.items()) if v) + "$"
+                for name, k in a.mistakes.items()))
 
 
 @st.fragment
@@ -372,24 +373,25 @@ def pool_panel(kind: str, n: int, seed: int, offset: float) -> None:
                       "Each row is one query's softmax over its window: one-hot on the window's maximum is max "
                       r"pooling. Rows with small $x_i$ stay spread out however large $\beta$ is.")
     with widgets.expander("The write-up's $W_Q = W_K = 1$ on sample inputs, and where each construction fails",
-                          key="ra_x_samples"):
-        rows = [{"input": c.name, "max error": c.max_error, "mean error": c.mean_error,
-                 "max error / range": c.relative_error,
-                 f"beta for error < {eps:g}": ui.fmt_number(c.beta_needed, 3) if math.isfinite(c.beta_needed)
-                 else "unreachable (x_i = 0)"}
-                for c in _writeup_maxpool(k, eps)]
-        ui.table(rows)
-        st.caption(r"$\beta = 1$ is far from a max pool at these scales, and the error depends on the input's scale: "
-                   r"scores $\beta x_i x_j$ change with units, a max does not.")
-        c_fail = shift if shift > 0 else 1.0
-        fails = _failures(k, beta, c_fail)
-        fails_big = _failures(k, BIG_BETA, c_fail)
-        ui.table(pd.DataFrame([
-            {"case": f.name, "window (query in the middle)": ", ".join(f"{v:.3g}" for v in f.window), "max": f.target,
-             f"write-up, beta={beta:g}": f.writeup, f"write-up, beta={BIG_BETA:g}": g.writeup if same else None,
-             f"shifted c={c_fail:g}, beta={beta:g}": f.shifted, f"shifted, beta={BIG_BETA:g}": g.shifted if same else None}
-            for f, g in zip(fails, fails_big) for same in [bool(np.array_equal(f.window, g.window))]]))
-        st.caption("Cells showing None: that case's window is defined by beta itself (the near tie sits at gap 1/(beta x_i)).")
-        st.markdown("\n".join(f"- **{f.name}**: {f.comment}" for f in fails))
-        st.caption(r"Within the write-up's layer (scalar weights, no bias) no parameters fix $x_i = 0$: "
-                   r"$\alpha_{ij} = p_{i-j}$ there, so the output is a fixed average.")
+                          key="ra_x_samples") as box:
+        if box.open:
+            rows = [{"input": c.name, "max error": c.max_error, "mean error": c.mean_error,
+                     "max error / range": c.relative_error,
+                     f"beta for error < {eps:g}": ui.fmt_number(c.beta_needed, 3) if math.isfinite(c.beta_needed)
+                     else "unreachable (x_i = 0)"}
+                    for c in _writeup_maxpool(k, eps)]
+            ui.table(rows)
+            st.caption(r"$\beta = 1$ is far from a max pool at these scales, and the error depends on the input's scale: "
+                       r"scores $\beta x_i x_j$ change with units, a max does not.")
+            c_fail = shift if shift > 0 else 1.0
+            fails = _failures(k, beta, c_fail)
+            fails_big = _failures(k, BIG_BETA, c_fail)
+            ui.table(pd.DataFrame([
+                {"case": f.name, "window (query in the middle)": ", ".join(f"{v:.3g}" for v in f.window), "max": f.target,
+                 f"write-up, beta={beta:g}": f.writeup, f"write-up, beta={BIG_BETA:g}": g.writeup if same else None,
+                 f"shifted c={c_fail:g}, beta={beta:g}": f.shifted, f"shifted, beta={BIG_BETA:g}": g.shifted if same else None}
+                for f, g in zip(fails, fails_big) for same in [bool(np.array_equal(f.window, g.window))]]))
+            st.caption("Cells showing None: that case's window is defined by beta itself (the near tie sits at gap 1/(beta x_i)).")
+            st.markdown("\n".join(f"- **{f.name}**: {f.comment}" for f in fails))
+            st.caption(r"Within the write-up's layer (scalar weights, no bias) no parameters fix $x_i = 0$: "
+                       r"$\alpha_{ij} = p_{i-j}$ there, so the output is a fixed average.")

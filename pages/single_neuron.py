@@ -152,7 +152,9 @@ def chain_panel() -> None:
                 r"condition is $w_i h_{i-1} > 0$, which differs as soon as a weight is negative (the computation "
                 "here uses the correct one)."
             )
-    with widgets.expander("Hidden values and local derivatives", key="sn_x_hidden"):
+    with widgets.expander("Hidden values and local derivatives", key="sn_x_hidden") as box:
+        if not box.open:  # built only when open: a closed box costs nothing on a slider move
+            return
         ui.show(hidden_fig, key="sn_hidden")
         rows = [
             {"layer i": i + 1, "w_i": chain.weights[i], "h_i": chain.hidden[i + 1],

@@ -14,8 +14,10 @@ def _num(s: str) -> float:
 
 
 def test_default_view_shows_exact_conv_and_writeup_numbers():
-    at = run_page(PAGE)
-    assert _num(metric(at, "Conv max interior error")) < 1e-9
+    closed = run_page(PAGE)
+    assert _num(metric(closed, "Conv max interior error")) < 1e-9
+    assert not [m for m in closed.metric if m.label.startswith("Write-up")]  # a closed box is not built
+    at = run_page(PAGE, {"ra_x_writeup": "true"})
     assert metric(at, "Heads") == "1"
     assert _num(metric(at, "Write-up weight on x_(i+1)")) == pytest.approx(2.4)
     assert _num(metric(at, "Write-up weight on x_(i-1)")) == pytest.approx(0.6)

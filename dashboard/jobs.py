@@ -29,6 +29,9 @@ How it works
   been gone for ``GSL_SESSION_GRACE_S`` seconds (state ``cancelled``; a browser that reconnects
   within the grace keeps its job). The owner session is read from the current script run
   context at :func:`submit` (None outside Streamlit: such jobs have no session to lose).
+* **Priority.** A job's thread (and the worker processes it forks) runs at niceness
+  ``settings.job_nice()`` (``GSL_JOB_NICE``, default 10): on a busy machine the scheduler
+  serves page runs first, and training uses the CPU they leave.
 * **Stopping is cooperative**: ``ctx.should_stop()`` turns True and ``ctx.check()`` raises
   :class:`Cancelled`; fn must look at least every ~0.5 s. The ``ctx.on_stop`` callbacks run at
   once when the stop is requested (and when fn fails), e.g. to kill worker processes; a job keeps
@@ -79,7 +82,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from dashboard import settings
+from dashboard import runtime, settings
 
 _LOG = logging.getLogger(__name__)
 
@@ -515,6 +518,7 @@ class JobQueue:
     def _run(self, job: _Job) -> None:
         ctx = JobContext(self, job)
         result, error, failed = None, "", False
+        runtime.lower_priority(settings.job_nice())  # page runs get the CPU first
         try:
             result = job.fn(ctx)
         except Cancelled:

@@ -122,7 +122,26 @@ def die_with_parent(sig: int = 9) -> bool:
 def worker_initializer() -> None:
     """``initializer=`` for ``ProcessPoolExecutor`` / ``multiprocessing.Pool`` in jobs.
 
-    Makes the worker die with the server (:func:`die_with_parent`). Imports nothing
-    beyond the standard library, so it is cheap in a spawned worker.
+    Makes the worker die with the server (:func:`die_with_parent`) and run at the jobs'
+    lower CPU priority (:func:`lower_priority`; a forked worker already inherits it from
+    the job thread that started it, a spawned one does not). Imports nothing beyond the
+    standard library and dashboard.settings, so it is cheap in a spawned worker.
     """
     die_with_parent()
+    from dashboard import settings
+
+    lower_priority(settings.job_nice())
+
+
+def lower_priority(nice: int) -> int:
+    """Raise the calling *thread's* niceness to at least ``nice`` (Linux schedules threads
+    separately; elsewhere the whole process); returns the niceness now in force. A thread
+    can always lower its own priority; failures (no permission, no such call) leave it as is."""
+    try:
+        tid = threading.get_native_id()
+        now = os.getpriority(os.PRIO_PROCESS, tid)
+        if nice > now:
+            os.setpriority(os.PRIO_PROCESS, tid, nice)
+        return os.getpriority(os.PRIO_PROCESS, tid)
+    except (AttributeError, OSError):
+        return 0

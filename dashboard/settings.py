@@ -22,6 +22,8 @@ variable                   meaning                                          defa
 ``GSL_MAX_UPLOAD_ROWS``    rows accepted from an uploaded CSV               200000
 ``GSL_SESSION_GRACE_S``    a job whose session is gone this long is         15
                            cancelled (a reconnect within it keeps the job)
+``GSL_JOB_NICE``           niceness added to job threads and their worker   10
+                           processes (0: same priority as page runs)
 =========================  ===============================================  ==========
 
 Values are read once per process (``functools.lru_cache``); :func:`reload` clears that
@@ -46,6 +48,7 @@ DEFAULT_JOB_CAP_S = 600.0
 DEFAULT_TORCH_THREADS = 1
 DEFAULT_MAX_UPLOAD_ROWS = 200_000
 DEFAULT_SESSION_GRACE_S = 15.0
+DEFAULT_JOB_NICE = 10
 
 
 def _secrets_files() -> list[Path]:
@@ -159,6 +162,13 @@ def max_upload_rows() -> int:
 def session_grace_s() -> float:
     """GSL_SESSION_GRACE_S: seconds a job outlives its disconnected session (default 15)."""
     return float(_number("GSL_SESSION_GRACE_S", DEFAULT_SESSION_GRACE_S, lo=0, hi=86400, integer=False))
+
+
+@functools.lru_cache(maxsize=1)
+def job_nice() -> int:
+    """GSL_JOB_NICE: niceness a job's thread and worker processes add to their own (default 10), so
+    the CPU serves page runs first while training and sweeps use what is left (0 turns it off)."""
+    return int(_number("GSL_JOB_NICE", DEFAULT_JOB_NICE, lo=0, hi=19, integer=True))
 
 
 def reload() -> None:

@@ -650,8 +650,9 @@ def evaluate_zero_shot(bundle: ClipBundle, images, specs: Sequence[scenes.SceneS
 def domain_features(bundle: ClipBundle, images, batch: int = 256) -> torch.Tensor:
     """Features the out-of-domain detector reads, one row per image (not cached; see :func:`domain_check`).
 
-    z = [mean_p h_l,p ; std_p h_l,p for each vision layer l ; f], where h_l,p is the token of patch p
-    after transformer block l (``visual.forward_intermediates``) and f the unit image embedding.
+    z = [mean_p h_l,p ; std_p h_l,p for each vision layer l ; f], where h_l,p is position p of layer l's
+    output (``visual.forward_intermediates``: a stage's feature map in the embedded CNN tower, a
+    transformer block's patch tokens in a ViT) and f the unit image embedding.
     """
     out = []
     pil = _as_pil(images)

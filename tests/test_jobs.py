@@ -420,3 +420,42 @@ def test_is_active_for_none_unknown_running_and_finished():
     release.set()
     _until(lambda: not jobs.is_active(jid))
     assert jobs.status(jid).state == "done"
+
+
+def _own_niceness() -> int:
+    import os
+
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+def _pool_niceness() -> int:
+    import os
+
+    return os.getpriority(os.PRIO_PROCESS, 0)
+
+
+def test_jobs_and_their_workers_run_at_lower_priority(q, monkeypatch):
+    """Issue 17: page runs get the CPU first; the job thread and its workers are niced (GSL_JOB_NICE).
+    (fork, not spawn: after an AppTest run, a spawned child would re-run AppTest's script as __main__.)"""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from dashboard import runtime
+
+    monkeypatch.setenv("GSL_JOB_NICE", "7")
+    settings.reload()
+    try:
+        def fn(ctx):
+            pool = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"), initializer=runtime.worker_initializer)
+            ctx.track_executor(pool)
+            with pool:
+                return _own_niceness(), pool.submit(_pool_niceness).result(timeout=120)
+
+        before = _own_niceness()
+        final = q.wait(q.submit("t", "niced", fn, owner=None), 180)
+        assert final.state == "done", (final.state, final.error)
+        job_nice, worker_nice = final.result
+        assert job_nice >= 7 and worker_nice >= 7
+        assert _own_niceness() == before  # the submitting (page) thread keeps its priority
+    finally:
+        settings.reload()

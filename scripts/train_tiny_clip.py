@@ -3,9 +3,23 @@
     .venv/bin/python scripts/train_tiny_clip.py            # full run, writes assets/clip/tiny/
     .venv/bin/python scripts/train_tiny_clip.py --steps 3 --batch 16 --out /tmp/x --eval 64   # smoke
 
-Model: open_clip's ``CLIP`` class built from ``assets/clip/tiny/open_clip_config.json``
-(a 64 x 64 ViT image tower, patch 8, and a small causal text transformer over open_clip's
-own BPE vocabulary, so the standard ``SimpleTokenizer`` works offline).
+The shipped model (issue 16) was made in two phases on 2 CPU cores, then evaluated::
+
+    .venv/bin/python scripts/train_tiny_clip.py --out /tmp/phase1 --steps 10000 --time-budget 3300 --alt 0 \
+        --ckpt-every 500          # stopped after the step-2000 checkpoint (shape had started to climb)
+    .venv/bin/python scripts/train_tiny_clip.py --out assets/clip/tiny --init /tmp/phase1/open_clip_model.safetensors \
+        --seed 1 --lr 1.4e-3 --warmup 100 --steps 6000 --time-budget 2700 --alt 0
+    .venv/bin/python scripts/train_tiny_clip.py --out assets/clip/tiny --finalize-only --seed 0
+
+(``eval.json`` records both phases.) With ``--time-budget`` the cosine schedule follows wall-clock
+progress, so the number of steps depends on the machine; ``--steps N`` alone is reproducible.
+
+Model: open_clip's ``CLIP`` class built from ``assets/clip/tiny/open_clip_config.json``: a small
+causal text transformer over open_clip's own BPE vocabulary (so the standard ``SimpleTokenizer``
+works offline) and, by default (``--tower conv``), the convolutional image tower of
+``engine.clip_tower`` (named in the config's ``gsl_vision`` entry; ``engine.clip.load_clip`` builds
+it). ``--tower vit`` keeps open_clip's 64 x 64 ViT (patch 8), the architecture of the first model:
+on the wide renderer it learned count and colour but stayed near chance on shape in 1,000 steps.
 
 Loss (Radford et al. 2021, "Learning Transferable Visual Models From Natural Language
 Supervision", Fig. 3), with two changes for a tiny label space:
@@ -17,14 +31,15 @@ Supervision", Fig. 3), with two changes for a tiny label space:
    "<count> <colour> <shape>" and trained with cross-entropy to its own -- the same
    softmax zero-shot classification uses at test time.
 
-Half of every batch is *count-contrastive*: groups of four scenes with the same colour
-and shape and counts one..four, so the only way to tell their captions apart is counting
-(count is the hardest attribute for a tiny CLIP).
+Two thirds of every batch are contrastive groups (see :func:`make_batch`): four scenes with the
+same colour and shape and counts one..four, then four with the same count and colour and each
+shape, so inside a group only counting (or the drawn shape) tells the captions apart.
 
 Reproducible from ``--seed`` (data, init and batch order; deterministic CPU kernels; the
-same ``--threads``). The default is one thread: on a shared 2-core machine two OpenMP threads
-were 5-10x slower per step (each waits for the other to be scheduled); on an idle machine
-``--threads 2`` is a little faster. Runs on CUDA when available, else on the CPU.
+same ``--threads``; batches come from a generator seeded by (seed, step), so ``--workers``
+does not change them). The default is one torch thread plus one process rendering batches
+ahead: on a shared 2-core machine two OpenMP threads were 5-10x slower per step (each waits
+for the other to be scheduled). Runs on CUDA when available, else on the CPU.
 Writes the config, fp16 safetensors weights and ``eval.json`` (held-out zero-shot accuracy
 for count, colour and shape separately) into ``--out``.
 """

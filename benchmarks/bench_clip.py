@@ -134,14 +134,15 @@ def main(argv: list[str] | None = None) -> None:
     print("2. issue-16 probes (Pillow drawings on white 224 x 224)")
     issue_probes(bundle)
 
-    print("3. out-of-domain detector (flagged = score below the threshold calibrated on held-out scenes)")
+    print("3. out-of-domain signal (flagged = detector score or best caption cosine below its threshold, each "
+          "calibrated on held-out scenes)")
     try:
         det = clip.load_ood_detector()
         for key, images in feats.items():
-            rate = float(np.mean(det.scores(clip.domain_features(bundle, images)) < det.threshold))
+            rate = float(np.mean(clip.ood_flags(bundle, det, images)))
             print(f"  held-out scenes, {names[key]}: {rate:.1%} flagged ({len(images)} scenes)")
         photos = clip.ood_photos()
-        rate = float(np.mean(det.scores(clip.domain_features(bundle, list(photos.values()))) < det.threshold))
+        rate = float(np.mean(clip.ood_flags(bundle, det, list(photos.values()))))
         print(f"  photographs (scikit-image, whole and cropped): {rate:.1%} flagged ({len(photos)} images)")
     except clip.ModelUnavailable as exc:
         print(f"  no detector: {exc}")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
 import re
 import socket
@@ -685,9 +686,17 @@ class OodDetector:
     trained to separate training-renderer scenes from procedural non-scenes (1/f noise, multi-colour
     clutter, colour fields: :func:`engine.scenes.draw_non_scene`; outlier exposure, Hendrycks et al.
     2019) and, for a model trained on the first renderer, from the wide renderer's scenes. No
-    photograph and no second-renderer scene is used in fitting. The decision threshold is calibrated on held-out scenes
-    only: ``threshold`` is the ``quantile`` (1 %) of their scores, so about 1 % of scenes like the
-    training ones are flagged. An image with score < threshold is *out of domain*.
+    photograph and no second-renderer scene is used in fitting.
+
+    A second signal is the image's best cosine to the 96 class captions, c(x) = max_k <f(x), g_k>
+    (:func:`best_class_cosine`): a scene the model reads well matches one caption closely.
+
+    Both thresholds are calibrated on held-out scenes only: ``threshold`` and ``cosine_threshold``
+    are the ``quantile`` (1 %) of their scores and cosines, so each flags about 1 % of scenes like
+    the training ones (both together at most 2 %). An image is *out of domain* when
+    score < threshold **or** c < cosine_threshold (:meth:`out_of_domain`). With the first model the
+    detector alone was enough; with the CNN model the rocket and moon photographs pass it (a bright
+    shape on a smooth background) but not the cosine rule.
     """
 
     mu: torch.Tensor
@@ -697,10 +706,15 @@ class OodDetector:
     threshold: float
     quantile: float
     n_calibration: int
+    cosine_threshold: float = -math.inf  # a detector saved before the cosine rule: the rule is off
 
     def scores(self, z: torch.Tensor) -> np.ndarray:
         zz = (z.float() - self.mu) / self.sigma
         return (zz @ self.w + self.b).double().cpu().numpy()
+
+    def out_of_domain(self, scores: np.ndarray, best_cosines: np.ndarray) -> np.ndarray:
+        """Boolean per image: score < threshold or best class cosine < cosine_threshold."""
+        return (np.asarray(scores) < self.threshold) | (np.asarray(best_cosines) < self.cosine_threshold)
 
 
 def fit_ood_detector(bundle: ClipBundle, n_train: int = 3000, seed: int = 777, n_calibration: int = 2000,
@@ -737,15 +751,31 @@ def fit_ood_detector(bundle: ClipBundle, n_train: int = 3000, seed: int = 777, n
         opt.step(closure)
     det = OodDetector(mu, sigma, w.detach(), float(b.detach()), 0.0, quantile, n_calibration)
     cal, _ = scenes.make_dataset(n_calibration, calibration_seed, renderer=renderer)
-    det.threshold = float(np.quantile(det.scores(domain_features(bundle, cal)), quantile))
+    z_cal = domain_features(bundle, cal)
+    det.threshold = float(np.quantile(det.scores(z_cal), quantile))
+    det.cosine_threshold = float(np.quantile(best_class_cosine(bundle, z_cal), quantile))
     return det
+
+
+def best_class_cosine(bundle: ClipBundle, z: torch.Tensor) -> np.ndarray:
+    """Per row of detector features z (:func:`domain_features`, whose last columns are the unit image
+    embedding f): max_k <f, g_k> over the unit text embeddings g_k of the 96 class captions."""
+    d = bundle.model.visual.output_dim if hasattr(bundle.model.visual, "output_dim") else z.shape[1]
+    g = text_embeddings(bundle, [c.label for c in scenes.all_specs()])
+    return (z[:, z.shape[1] - d:].float() @ g.T).max(dim=1).values.double().cpu().numpy()
+
+
+def ood_flags(bundle: ClipBundle, det: OodDetector, images) -> np.ndarray:
+    """Boolean per image: flagged out of domain by ``det`` (both rules; see :class:`OodDetector`)."""
+    z = domain_features(bundle, images)
+    return det.out_of_domain(det.scores(z), best_class_cosine(bundle, z))
 
 
 def save_ood_detector(det: OodDetector, path: Path = OOD_PATH) -> None:
     from safetensors.torch import save_file
 
     meta = {"b": repr(det.b), "threshold": repr(det.threshold), "quantile": repr(det.quantile),
-            "n_calibration": str(det.n_calibration)}
+            "n_calibration": str(det.n_calibration), "cosine_threshold": repr(det.cosine_threshold)}
     save_file({"mu": det.mu.contiguous(), "sigma": det.sigma.contiguous(), "w": det.w.contiguous()}, str(path),
               metadata=meta)
 
@@ -762,29 +792,36 @@ def load_ood_detector(path: Path = OOD_PATH) -> OodDetector:
             meta = fh.metadata() or {}
             t = {k: fh.get_tensor(k).float() for k in ("mu", "sigma", "w")}
         return OodDetector(t["mu"], t["sigma"], t["w"], float(meta["b"]), float(meta["threshold"]),
-                           float(meta["quantile"]), int(meta["n_calibration"]))
+                           float(meta["quantile"]), int(meta["n_calibration"]),
+                           float(meta.get("cosine_threshold", "-inf")))
     except Exception as exc:  # noqa: BLE001 - truncated file, missing key, bad metadata
         raise AssetError(f"{rel} is damaged ({type(exc).__name__}: {str(exc)[:120]}); {restore_hint(path)}") from exc
 
 
 @dataclass
 class DomainCheck:
-    """The out-of-domain signal for one image: detector ``score`` (logit), the calibrated
-    ``threshold``, ``in_domain`` = score >= threshold, and ``best_text_cosine``, the largest cosine
-    to the 96 class captions (shown beside it; not used for the decision)."""
+    """The out-of-domain signal for one image: detector ``score`` (logit) and its calibrated
+    ``threshold``, ``best_text_cosine`` (the largest cosine to the 96 class captions) and its
+    ``cosine_threshold``; ``in_domain`` when neither is below its threshold (:class:`OodDetector`)."""
 
     score: float
     threshold: float
     in_domain: bool
     best_text_cosine: float
+    cosine_threshold: float = -math.inf
 
     @property
     def message(self) -> str:
         if self.in_domain:
             return (f"Looks like the scenes the tiny model was trained on (domain score {self.score:.1f}, "
-                    f"threshold {self.threshold:.1f}).")
-        return (f"Out of domain: this image is unlike the scenes the tiny model was trained on (domain score "
-                f"{self.score:.1f} < {self.threshold:.1f}, a level 99 % of held-out training scenes reach). "
+                    f"threshold {self.threshold:.1f}; best caption cosine {self.best_text_cosine:.2f}).")
+        why = []
+        if self.score < self.threshold:
+            why.append(f"domain score {self.score:.1f} < {self.threshold:.1f}")
+        if self.best_text_cosine < self.cosine_threshold:
+            why.append(f"best caption cosine {self.best_text_cosine:.2f} < {self.cosine_threshold:.2f}")
+        return ("Out of domain: this image is unlike the scenes the tiny model was trained on ("
+                + " and ".join(why) + ", levels 99 % of held-out training scenes reach). "
                 "The probabilities still sum to 1 over your prompts, but they mean little here.")
 
 
@@ -804,13 +841,10 @@ def domain_check(bundle: ClipBundle, det: OodDetector, images: Sequence[Image.Im
                     bundle.feature_cache.popitem(last=False)
         zs.append(z)
     z = torch.stack(zs)
-    scores = det.scores(z)
-    d = z.shape[1]
-    f = z[:, d - bundle.model.visual.output_dim:] if hasattr(bundle.model.visual, "output_dim") else z
-    classes = scenes.all_specs()
-    g = text_embeddings(bundle, [c.label for c in classes])
-    best = (f @ g.T).max(dim=1).values.double().cpu().numpy()
-    return [DomainCheck(float(s), det.threshold, bool(s >= det.threshold), float(c)) for s, c in zip(scores, best)]
+    scores, best = det.scores(z), best_class_cosine(bundle, z)
+    out = det.out_of_domain(scores, best)
+    return [DomainCheck(float(s), det.threshold, not bool(o), float(c), det.cosine_threshold)
+            for s, c, o in zip(scores, best, out)]
 
 
 def ood_photos(seed: int = 0, crops: int = 2) -> dict[str, Image.Image]:

@@ -398,8 +398,11 @@ def _knows_panel() -> None:
             + (" and from scenes of the wide renderer" if ood.get("renderer") == "classic" else "")
             + f"; its threshold "
             f"({ood['threshold']:.2f}) is the {ood['quantile']:.0%} quantile of the scores of held-out scenes of the "
-            f"{SHORT['classic' if ood.get('renderer') == 'classic' else 'training']} (what the model was trained on). "
-            "It flags " + ", ".join(f"{v:.1%} of held-out {SHORT[k]} scenes" for k, v in fr.items() if k in SHORT)
+            f"{SHORT['classic' if ood.get('renderer') == 'classic' else 'training']} (what the model was trained on)"
+            + (f". An image is also flagged when its best cosine to the 96 class captions is below "
+               f"{ood['cosine_threshold']:.3f}, the same quantile for those scenes (a scene the model reads well "
+               "matches one caption closely)" if ood.get("cosine_threshold") is not None else "")
+            + ". It flags " + ", ".join(f"{v:.1%} of held-out {SHORT[k]} scenes" for k, v in fr.items() if k in SHORT)
             + f" and {fr['photos']:.0%} of {ood['n_photos']} photographs and crops bundled with scikit-image (never "
             "used in fitting).")
         if ood.get("photo_scores"):

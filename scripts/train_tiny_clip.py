@@ -353,11 +353,11 @@ def finalize(out: Path, n_test: int, n_alt: int, seed: int = 0, ood_train: int =
     det = clip.fit_ood_detector(bundle, n_train=ood_train, n_calibration=ood_calibration,
                                 seed=seed + 777, calibration_seed=seed + 778, renderer=domain)
     clip.save_ood_detector(det, out / "ood_detector.safetensors")
-    flag = {key: float(np.mean(det.scores(clip.domain_features(bundle, imgs)) < det.threshold))
-            for key, imgs in sets.items()}
+    flag = {key: float(np.mean(clip.ood_flags(bundle, det, imgs))) for key, imgs in sets.items()}
     photos = clip.ood_photos(seed=seed)
-    photo_scores = det.scores(clip.domain_features(bundle, list(photos.values())))
-    flag["photos"] = float(np.mean(photo_scores < det.threshold))
+    z_photos = clip.domain_features(bundle, list(photos.values()))
+    photo_scores, photo_cosines = det.scores(z_photos), clip.best_class_cosine(bundle, z_photos)
+    flag["photos"] = float(np.mean(det.out_of_domain(photo_scores, photo_cosines)))
     print("ood flag rates", flag, flush=True)
     gold = clip.goldfish_sensitivity(bundle, n_images=24, seed=0)
     top = "classic" if domain == "classic" else "training"
@@ -368,9 +368,11 @@ def finalize(out: Path, n_test: int, n_alt: int, seed: int = 0, ood_train: int =
         **{k: evals[top].accuracy[k] for k in ("count", "colour", "shape", "joint")},
         "renderers": {k: {"seed": seed + 20_000 if k == "second" else test_seed, "renderer": names[k],
                           **evals[k].as_dict()} for k in evals},
-        "ood": {"threshold": det.threshold, "quantile": det.quantile, "n_calibration": det.n_calibration,
+        "ood": {"threshold": det.threshold, "cosine_threshold": det.cosine_threshold, "quantile": det.quantile,
+                "n_calibration": det.n_calibration,
                 "n_fit": ood_train, "renderer": domain, "flag_rate": flag, "n_photos": len(photos),
-                "photo_scores": {k: round(float(v), 3) for k, v in zip(photos, photo_scores)}},
+                "photo_scores": {k: round(float(v), 3) for k, v in zip(photos, photo_scores)},
+                "photo_cosines": {k: round(float(v), 3) for k, v in zip(photos, photo_cosines)}},
         "goldfish": gold.as_records(),
         "finalize_seconds": round(time.time() - t0, 1),
     })

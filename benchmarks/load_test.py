@@ -16,8 +16,12 @@ one headless Chromium (Playwright, async) with one browser context per user:
 
 Printed: errors (timeouts, exceptions shown on a page, failed navigations), per page the open
 time and the move latency p50 / p95, every job's queue wait (admitted - submitted) and outcome
-from the server's job log, and the server's RSS (server + children, from /proc) before, at its
-peak (sampled each second) and after. Every loop is bounded (moves, sessions, ``--max-s``).
+from the server's job log, the CPU seconds the server (with its children) and the whole machine
+used during the light phase (the difference is Chromium and this script: on one 2-core machine
+the browsers compete with the server, which a class's own laptops would not), and the server's
+RSS (server + children, from /proc) before, at its peak (sampled each second) and after. Every
+loop is bounded (moves, sessions, ``--max-s``). ``--job-nice 0`` runs the server without the
+jobs' lower CPU priority, to compare.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -137,11 +142,35 @@ async def sample_rss(srv, stop: asyncio.Event, peak: list[float]):
             pass
 
 
+def machine_cpu_s() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far (all cores, from /proc/stat)."""
+    v = [float(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    hz = os.sysconf("SC_CLK_TCK")
+    idle = v[3] + (v[4] if len(v) > 4 else 0.0)
+    return (sum(v) - idle) / hz, sum(v) / hz
+
+
+def server_cpu_s(srv) -> float:
+    """CPU seconds (user + system) used so far by the server, its live descendants and its reaped children."""
+    hz = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for i, pid in enumerate([srv.proc.pid, *bb._descendants(srv.proc.pid)]):
+        try:
+            f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += float(f[11]) + float(f[12]) + (float(f[13]) + float(f[14]) if i == 0 else 0.0)
+    return total / hz
+
+
 async def run(args) -> int:
     from playwright.async_api import async_playwright
 
     jobs_log = Path(args.tmp or "/tmp") / f"gsl-load-jobs-{int(time.time())}.jsonl"
-    srv = bb.start_server(env={"GSL_JOBS_LOG": str(jobs_log), "GSL_SESSION_GRACE_S": "5"})
+    env = {"GSL_JOBS_LOG": str(jobs_log), "GSL_SESSION_GRACE_S": "5"}
+    if args.job_nice is not None:
+        env["GSL_JOB_NICE"] = str(args.job_nice)
+    srv = bb.start_server(env=env)
     load0 = Path("/proc/loadavg").read_text().split()[:3]
     out: dict[str, dict[str, list[float]]] = {}
     errors: list[str] = []
@@ -158,6 +187,7 @@ async def run(args) -> int:
             peak = [rss_before]
             stop = asyncio.Event()
             sampler = asyncio.create_task(sample_rss(srv, stop, peak))
+            cpu0, machine0, wall0 = server_cpu_s(srv), machine_cpu_s(), time.monotonic()
             light_done = asyncio.Event()
             heavy = [(p, k) for p, keys in HEAVY_BUTTONS.items() for k in keys]
             heavy_tasks = [asyncio.create_task(heavy_user(i, browser, srv.base, *heavy[i % len(heavy)], light_done,
@@ -166,6 +196,7 @@ async def run(args) -> int:
                 i, browser, srv.base, LIGHT_PAGES[i % len(LIGHT_PAGES)], args.ramp * i / max(1, args.sessions),
                 args.moves, out, errors)) for i in range(args.sessions)]
             done, pending = await asyncio.wait(light, timeout=args.max_s)
+            cpu1, machine1, wall1 = server_cpu_s(srv), machine_cpu_s(), time.monotonic()
             for t in pending:
                 t.cancel()
                 errors.append("a light session did not finish within --max-s")
@@ -202,6 +233,11 @@ async def run(args) -> int:
         print(f"  {r['kind']}: {r['state']}; queue wait {wait}{ran}" + (f" ({r['error']})" if r.get("error") else ""))
     if not recs:
         print("  none recorded")
+    wall = wall1 - wall0
+    busy = machine1[0] - machine0[0]
+    print(f"CPU during the light phase ({wall:.0f} s wall, {machine1[1] - machine0[1]:.0f} CPU s available): "
+          f"server with its children {cpu1 - cpu0:.0f} s, whole machine busy {busy:.0f} s; the rest of the busy time "
+          f"({busy - (cpu1 - cpu0):.0f} s) is Chromium and this script, which a class runs on its own laptops")
     print(f"server RSS (with children): before {rss_before:,.0f} MB, peak {peak[0]:,.0f} MB, after {rss_after:,.0f} MB; "
           f"exited {exit_s:.1f} s after SIGTERM")
     return 0
@@ -215,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--moves", type=int, default=10, help="moves per light session")
     ap.add_argument("--max-s", type=float, default=900.0, help="bound on the whole light phase")
     ap.add_argument("--tmp", default="", help="folder for the job log (default /tmp)")
+    ap.add_argument("--job-nice", type=int, default=None,
+                    help="GSL_JOB_NICE for the server (default: the server's own default, 10); 0 to compare")
     args = ap.parse_args(argv)
     if not Path(bb.CHROMIUM).exists():
         print(f"Chromium not found at {bb.CHROMIUM}")

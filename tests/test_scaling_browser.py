@@ -91,4 +91,6 @@ def test_presets_set_the_url(streamlit_server, page):
         wait_for_app(page, LOADED_MS)
         _no_exception(page, f"preset {name}")
         print(f"PRESET {name}: {page.url.split('/scaling-laws', 1)[1]}")
+    # the address bar is updated after the run's last message: wait for it (no fixed sleep)
+    page.wait_for_function("() => /sl_source=|sl_at=/.test(location.search)", timeout=LOADED_MS)
     assert "sl_source=" in page.url or "sl_at=" in page.url

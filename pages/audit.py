@@ -68,7 +68,9 @@ def render() -> None:
     f1, f2 = st.columns(2)
     chosen = widgets.multiselect("Verdict", VERDICTS, default=VERDICTS, key="au_verdict", where=f1)
     section = widgets.selectbox("Section", ["all", *groups], key="au_section", where=f2)
-    shown = [c for c in checks if c.verdict in chosen and (section == "all" or _section_group(c.section) == section)]
+    index = [k for k, c in enumerate(checks)
+             if c.verdict in chosen and (section == "all" or _section_group(c.section) == section)]
+    shown = [checks[k] for k in index]
     if not shown:
         ui.note("No claim matches these filters.")
         return
@@ -86,10 +88,9 @@ def render() -> None:
     st.caption(f"{len(shown)} of {len(checks)} claims shown.")
 
     st.caption("An open row is part of the URL: share it and the row opens again.")
-    position = {id(c): k for k, c in enumerate(checks)}
-    for i, c in enumerate(shown):
+    for k, c in zip(index, shown):  # k: the check's place in the audit, stable under the filters
         label = f"{c.section} · {c.verdict} · {c.claim[:90]}{'…' if len(c.claim) > 90 else ''}"
-        with widgets.expander(label, key=f"au_row{position[id(c)]}", icon=ICONS.get(c.verdict)) as box:
+        with widgets.expander(label, key=f"au_row{k}", icon=ICONS.get(c.verdict)) as box:
             if not box.open:
                 continue
             st.markdown(f"{ui.verdict_badge(c.verdict)} **Write-up {c.section}:** “{_md(c.claim)}”")
@@ -107,7 +108,7 @@ def render() -> None:
                 )
                 ui.table(nums)
             if c.compare:
-                ui.show(plots.claimed_vs_computed(c.compare, log_scale=c.log_scale), key=f"au_fig_{i}_{c.section}")
+                ui.show(plots.claimed_vs_computed(c.compare, log_scale=c.log_scale), key=f"au_fig_{k}_{c.section}")
             tour.page_link(c.page, c.query, label=f"Open /{c.page} in the state that shows this claim")
 
 

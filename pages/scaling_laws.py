@@ -99,8 +99,8 @@ def _shipped_sweep():
 
 @st.cache_data(show_spinner=False)
 def _shipped_curves():
-    return sc.read_shipped_csv("sweep_piglatin_curves.csv") if (sc.ASSETS / "sweep_piglatin_curves.csv").exists() \
-        else None
+    name = "sweep_piglatin_curves.csv"  # optional: a sweep shipped without curves has no Approach 1
+    return sc.read_shipped_csv(name) if (sc.ASSETS / name).exists() else None
 
 
 @st.cache_data(show_spinner=False)

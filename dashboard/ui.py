@@ -28,6 +28,18 @@ def font_scale() -> float:
     return figures.LECTURE_FONT_SCALE if lecture_mode() else 1.0
 
 
+def cache_figures(max_entries: int | None = None):
+    """Decorator for a page's figure builders: cached by their arguments, shared by every session.
+
+    A figure builder returns plotly figures that nobody mutates afterwards (:func:`show` copies
+    before lecture-mode scaling), so the cache hands back the object itself
+    (``st.cache_resource``). ``st.cache_data`` would unpickle a ``go.Figure`` on every hit, and
+    unpickling re-validates every property: about 15 ms per small figure on a quiet machine and
+    0.1 s under load, most of a warm panel run (profiled for issue 12).
+    """
+    return st.cache_resource(show_spinner=False, max_entries=max_entries)
+
+
 def show(fig: go.Figure, *, key: str | None = None, where=st) -> None:
     """Display a plotly figure with lecture-mode fonts and the chosen export format."""
     fmt = st.session_state.get(EXPORT_KEY, "png")

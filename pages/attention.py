@@ -43,10 +43,8 @@ PRESETS = {
 }
 
 
-# Figures (and the read-only shipped results) are cached with st.cache_resource: the cached
-# object is returned as is, never mutated (ui.show copies before lecture-mode scaling), while
-# st.cache_data would unpickle a go.Figure on every hit, which re-validates it (profiled:
-# ~0.1 s per figure on the loaded machine, half of a warm page run).
+# Figures are cached by ui.cache_figures (the object itself, never mutated); the read-only
+# shipped results by st.cache_resource, for the same reason.
 
 def preset_urls() -> dict[str, str]:
     """``{preset name: "/attention?..."}``: the URL that reopens each preset."""
@@ -67,7 +65,7 @@ def _steps(spec: tuple):
     return _random_steps(*spec[1:]) if spec[0] == "random" else _trained_steps(*spec[1:])
 
 
-@st.cache_resource(max_entries=128, show_spinner=False)
+@ui.cache_figures(128)
 def _step_fig(spec: tuple, step: str):
     """The figure of one step, cached by the inputs of the computation and the step."""
     s = _steps(spec)
@@ -88,7 +86,7 @@ def _step_fig(spec: tuple, step: str):
             pa.vectors(s.values, cols, title="Values W_v x")]
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@ui.cache_figures(64)
 def _entropy_fig(spec: tuple):
     s = _steps(spec)
     return pa.entropy_bars(s.entropy, s.tokens, np.log(s.mask.sum(1)))

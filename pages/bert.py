@@ -90,13 +90,13 @@ def _train_sets() -> dict[str, set[str]]:
     return {"training": set(sp.train_texts), "validation": set(sp.val_texts), "test": set(sp.test_texts)}
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@ui.cache_figures(32)
 def _curves_fig(keys: tuple[str, ...], axis: str, mtime: float):
     runs = _shipped()["runs"]
     return plots.accuracy_curves([runs[k] for k in keys], x=axis)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@ui.cache_figures(32)
 def _times_fig(keys: tuple[str, ...], mtime: float):
     runs = _shipped()["runs"]
     return plots.time_per_epoch([runs[k] for k in keys])

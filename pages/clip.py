@@ -77,17 +77,17 @@ def _goldfish(model_name: str, folder: str, variants: tuple[str, ...], n_images:
     return clip.prompt_sensitivity(b, clip.goldfish_images(n_images, seed), list(variants)).as_records()
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@ui.cache_figures(64)
 def _bars_fig(prompts: tuple[str, ...], probs: tuple[float, ...]):
     return plots.probability_bars(prompts, probs)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@ui.cache_figures(16)
 def _heat_fig(names: tuple[str, ...], prompts: tuple[str, ...], cosine: tuple):
     return plots.similarity_heatmap(names, prompts, np.array(cosine))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@ui.cache_figures(16)
 def _sens_fig(prompts: tuple[str, ...], probs: tuple[float, ...], wins: tuple[float, ...]):
     return plots.sensitivity_bars(prompts, probs, wins)
 

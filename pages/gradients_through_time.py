@@ -63,7 +63,7 @@ PRESET_HELP = {
 # ---------------------------------------------------------------------------
 # Cached pieces
 # ---------------------------------------------------------------------------
-@st.cache_data(show_spinner=False, max_entries=24)
+@ui.cache_figures(24)
 def _figures(token: tuple, _result: rt.TrainingResult) -> dict:
     """Every figure of one result snapshot (``token`` identifies it: job, step, reason)."""
     res = _result
@@ -87,7 +87,7 @@ def _benchmark(mtime: float) -> dict | None:
         return None
 
 
-@st.cache_data(show_spinner=False, max_entries=2)
+@ui.cache_figures(2)
 def _benchmark_figure(mtime: float):
     b = _benchmark(mtime)
     return plots.benchmark_figure(b) if b else None

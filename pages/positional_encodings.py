@@ -25,10 +25,8 @@ PRESETS = {
 }
 
 
-# Figures (and the read-only shipped results) are cached with st.cache_resource: the cached
-# object is returned as is, never mutated (ui.show copies before lecture-mode scaling), while
-# st.cache_data would unpickle a go.Figure on every hit, which re-validates it (profiled:
-# ~0.1 s per figure on the loaded machine, half of a warm page run).
+# Figures are cached by ui.cache_figures (the object itself, never mutated); the read-only
+# shipped results by st.cache_resource, for the same reason.
 
 def preset_urls() -> dict[str, str]:
     """``{preset name: "/positional-encodings?..."}``: the URL that reopens each preset."""
@@ -49,7 +47,7 @@ def _props(n_train: int, dim: int, k: int, n_beyond: int, base: float):
     return p, pos.verdicts(p)
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
+@ui.cache_figures(32)
 def _view_figs(view: str, n_train: int, n_beyond: int, dim: int, base: float):
     sin, oh = _tables(n_train, n_beyond, dim, base)
     if view == VIEWS[0]:

@@ -132,7 +132,7 @@ def preset_query(name: str) -> dict[str, str]:
 # ---------------------------------------------------------------------------
 # Cached figures (an unchanged panel is not rebuilt)
 # ---------------------------------------------------------------------------
-@st.cache_data(max_entries=32, show_spinner=False)
+@ui.cache_figures(32)
 def _conv_figures(kernel: tuple, method: str, wq: float, wk: float, raw: tuple | None, wv: float,
                   kind: str, n: int, seed: int, offset: float, mode: str):
     heads, cmp, _ = _conv(kernel, method, wq, wk, raw, wv, kind, n, seed, offset)
@@ -142,7 +142,7 @@ def _conv_figures(kernel: tuple, method: str, wq: float, wk: float, raw: tuple |
             pr.error_figure(cmp.error, cmp.interior))
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@ui.cache_figures(32)
 def _pool_figures(kind: str, n: int, seed: int, offset: float, k: int, beta: float, shift: float, eps: float):
     res = _maxpool(kind, n, seed, offset, k, beta, shift)
     curve = _beta_curve(kind, n, seed, offset, k, shift)
@@ -152,7 +152,7 @@ def _pool_figures(kind: str, n: int, seed: int, offset: float, k: int, beta: flo
             pr.error_figure(res.error, res.interior, title="MaxPool - output", show_eps=False))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@ui.cache_figures(64)
 def _heatmap_figure(source: tuple, h: int, start: int):
     """The attention window of head ``h`` for the conv (``("conv", *args)``) or max-pool
     (``("pool", *args)``) construction."""

@@ -167,7 +167,7 @@ def _result(params: tuple):
     return compute(*params) if not is_long(params[0], params[1], params[2]) else _stored(params)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@ui.cache_figures(16)
 def _main_figures(params: tuple):
     got = _result(params)
     if got is None:  # a long result evicted between the check and now: recompute plainly
@@ -189,17 +189,17 @@ def _main_figures(params: tuple):
             plots.lyapunov_figure(spec.lyapunov_exponents, th, th_name))
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@ui.cache_figures(8)
 def _non_normal_figure(n: int, k: int):
     return plots.non_normal_figure(_non_normal(n, k))
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@ui.cache_figures(8)
 def _pascanu_figure(depth: int):
     return plots.pascanu_figure(_pascanu(depth))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@ui.cache_figures(16)
 def _isometry_figure(n: int, depth: int, seed: int):
     return plots.isometry_figure(_isometry(n, depth, seed))
 

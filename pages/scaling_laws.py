@@ -129,12 +129,12 @@ def _decoder_tokens() -> float | None:
 # ---------------------------------------------------------------------------
 # Cached figures (rebuilt only when their inputs change)
 # ---------------------------------------------------------------------------
-@st.cache_data(show_spinner=False, max_entries=16)
+@ui.cache_figures(16)
 def _iso_fig(flops, params, loss, tol, level):
     return plots.isoflop_figure(_fit2(flops, params, loss, tol, level))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@ui.cache_figures(16)
 def _contour_fig(flops, params, loss, tokens, tol, level, at, curves_key):
     fit3 = _fit3(params, tokens, loss, level)
     fit2 = _fit2(flops, params, loss, tol, level)
@@ -156,7 +156,7 @@ def _contour_fig(flops, params, loss, tokens, tol, level, at, curves_key):
     return plots.contour_figure(fit3.law, runs, frontiers, (lo_c, hi_c), (min(n_vals) / 3, max(n_vals) * 3), at)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@ui.cache_figures(16)
 def _approaches_fig(flops, params, loss, tokens, tol, level, at, quantity, curves_key, laws):
     fits = _fits(flops, params, loss, tokens, tol, level, curves_key)
     c_grid = np.logspace(min(math.log10(float(flops.min())), math.log10(at)) - 0.5,
@@ -165,7 +165,7 @@ def _approaches_fig(flops, params, loss, tokens, tol, level, at, quantity, curve
     return plots.approaches_figure(list(zip(APPROACHES, fits)), c_grid, at, quantity=quantity, laws=chosen)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@ui.cache_figures(8)
 def _envelope_fig(curves_key):
     curves = _CURVES.get(curves_key)
     if curves is None:

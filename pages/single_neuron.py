@@ -53,7 +53,7 @@ def _chain(x: float, weights: tuple[float, ...], activation: str):
     return gradients.scalar_chain(x, weights, activation)
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
+@ui.cache_figures(128)
 def _figures(x: float, weights: tuple[float, ...], activation: str):
     chain = _chain(x, weights, activation)
     return plots.chain_figure(chain), plots.hidden_figure(chain)

@@ -56,10 +56,8 @@ PRESETS = {
 }
 
 
-# Figures (and the read-only shipped results) are cached with st.cache_resource: the cached
-# object is returned as is, never mutated (ui.show copies before lecture-mode scaling), while
-# st.cache_data would unpickle a go.Figure on every hit, which re-validates it (profiled:
-# ~0.1 s per figure on the loaded machine, half of a warm page run).
+# Figures are cached by ui.cache_figures (the object itself, never mutated); the read-only
+# shipped results by st.cache_resource, for the same reason.
 
 def preset_query(values: dict, labels: dict[str, Callable] | None = None) -> str:
     """The URL query string that reopens a preset: every preset key with the value as the
@@ -135,7 +133,7 @@ def _word_maps(token: str, word: str, output: str, _res) -> list:
     return attention_maps(_res.model, word, output, _res.vocab)
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@ui.cache_figures(64)
 def _heads_fig(token: str, name: str, word: str, output: str, kind: str, layer: int, heads: tuple[int, ...], _res):
     maps = [m for m in _word_maps(token, word, output, _res) if m.kind == kind and m.layer == layer]
     if not maps:
@@ -144,13 +142,13 @@ def _heads_fig(token: str, name: str, word: str, output: str, kind: str, layer: 
                               title=f"{name}: {KIND_TITLES[kind]}, layer {layer + 1} ({word} → {output})")
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
+@ui.cache_figures(16)
 def _loss_fig(x: str):
     r = _results()
     return pa.loss_curves({n: s.history for n, s in r.runs.items()}, x=x)
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
+@ui.cache_figures(4)
 def _table1_fig():
     r = _results()
     t1 = [{"label": f"h={row.hidden_size}, {row.dataset}", "writeup": row.writeup_val_loss, "ours": row.val_loss}
@@ -158,7 +156,7 @@ def _table1_fig():
     return pa.table1_bars(t1) if t1 else None
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
+@ui.cache_figures(16)
 def _bylen_fig(names: tuple[str, ...]):
     r = _results()
     rows = {n: r.runs[n].by_length for n in names if n in r.runs and r.runs[n].by_length}

@@ -133,6 +133,59 @@ async def heavy_user(i, browser, base, url_path, key, light_done, notes, errors)
         await ctx.close()
 
 
+async def light_session_protocol(i, base, url_path, delay, moves, out, errors):
+    """``light_session`` over the websocket protocol (benchmarks/st_client.py): no browser."""
+    from benchmarks.st_client import Session
+
+    await asyncio.sleep(delay)
+    rec = out.setdefault(url_path, {"open": [], "move": []})
+    s = None
+    try:
+        s, t_open = await Session.open(base, url_path, timeout=TIMEOUT_MS / 1000)
+        rec["open"].append(t_open * 1000)
+        move = main_move(url_path)
+        for j in range(moves):
+            try:
+                rec["move"].append(await s.move(move.key, j, timeout=TIMEOUT_MS / 1000) * 1000)
+            except KeyError as exc:
+                errors.append(f"session {i} ({url_path}): widget missing: {exc}")
+                break
+            except Exception as exc:  # noqa: BLE001 (counted as an error)
+                errors.append(f"session {i} ({url_path}) move {j}: {type(exc).__name__}: {str(exc)[:120]}")
+        if s.exceptions:
+            errors.append(f"session {i} ({url_path}): {s.exceptions} exception(s) sent to the page, first: "
+                          f"{s.exception_messages[0]}")
+    except Exception as exc:  # noqa: BLE001
+        errors.append(f"session {i} ({url_path}) open: {type(exc).__name__}: {str(exc)[:120]}")
+    finally:
+        if s is not None:
+            await s.close()
+
+
+async def heavy_user_protocol(i, base, url_path, key, light_done, notes, errors):
+    """``heavy_user`` over the websocket protocol: opens the page, presses the button, stays (the
+    job's progress panel is rerun at the interval the server asks, as a browser tab would)."""
+    from benchmarks.st_client import Session
+
+    s = None
+    try:
+        s, _ = await Session.open(base, url_path, timeout=TIMEOUT_MS / 1000)
+        try:
+            await s.press(key, timeout=TIMEOUT_MS / 1000)
+            notes.append(f"heavy user {i}: pressed {key!r} on {url_path}")
+        except KeyError:
+            notes.append(f"heavy user {i}: no button {key!r} on {url_path}; skipped")
+        await asyncio.sleep(3)
+        if s.exceptions:
+            errors.append(f"heavy user {i} ({url_path}): {s.exceptions} exception(s) sent to the page")
+        await light_done.wait()
+    except Exception as exc:  # noqa: BLE001
+        errors.append(f"heavy user {i} ({url_path}): {type(exc).__name__}: {str(exc)[:120]}")
+    finally:
+        if s is not None:
+            await s.close()
+
+
 async def sample_rss(srv, stop: asyncio.Event, peak: list[float]):
     while not stop.is_set():
         peak[0] = max(peak[0], srv.rss_mb())
@@ -163,9 +216,35 @@ def server_cpu_s(srv) -> float:
     return total / hz
 
 
-async def run(args) -> int:
-    from playwright.async_api import async_playwright
+async def _phase(srv, args, light_fn, heavy_fn, out, errors, notes) -> dict:
+    """Run the light sessions and heavy users; returns CPU, wall and RSS figures."""
+    rss_before = srv.rss_mb()
+    peak = [rss_before]
+    stop = asyncio.Event()
+    sampler = asyncio.create_task(sample_rss(srv, stop, peak))
+    cpu0, machine0, wall0 = server_cpu_s(srv), machine_cpu_s(), time.monotonic()
+    light_done = asyncio.Event()
+    heavy = [(p, k) for p, keys in HEAVY_BUTTONS.items() for k in keys]
+    heavy_tasks = [asyncio.create_task(heavy_fn(i, *heavy[i % len(heavy)], light_done))
+                   for i in range(args.heavy)] if heavy else []
+    light = [asyncio.create_task(light_fn(i, LIGHT_PAGES[i % len(LIGHT_PAGES)], args.ramp * i / max(1, args.sessions)))
+             for i in range(args.sessions)]
+    done, pending = await asyncio.wait(light, timeout=args.max_s)
+    cpu1, machine1, wall1 = server_cpu_s(srv), machine_cpu_s(), time.monotonic()
+    for t in pending:
+        t.cancel()
+        errors.append("a light session did not finish within --max-s")
+    light_done.set()
+    await asyncio.gather(*heavy_tasks, return_exceptions=True)
+    # sessions closed: the queue cancels their jobs after the grace; give it time to log
+    await asyncio.sleep(8)
+    stop.set()
+    await sampler
+    return {"rss_before": rss_before, "peak": peak[0], "rss_after": srv.rss_mb(), "server_cpu": cpu1 - cpu0,
+            "busy": machine1[0] - machine0[0], "available": machine1[1] - machine0[1], "wall": wall1 - wall0}
 
+
+async def run(args) -> int:
     jobs_log = Path(args.tmp or "/tmp") / f"gsl-load-jobs-{int(time.time())}.jsonl"
     env = {"GSL_JOBS_LOG": str(jobs_log), "GSL_SESSION_GRACE_S": "5"}
     if args.job_nice is not None:
@@ -176,42 +255,38 @@ async def run(args) -> int:
     errors: list[str] = []
     notes: list[str] = []
     try:
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=bb.CHROMIUM, args=bb.CHROMIUM_FLAGS, headless=True)
-            # warm the server once (imports, models) so "before" is a served app, not a bare process
-            ctx = await browser.new_context()
-            await ctx.add_init_script(script=f"({bb.OBSERVER_JS})()")
-            await _open(await ctx.new_page(), srv.base, "")
-            await ctx.close()
-            rss_before = srv.rss_mb()
-            peak = [rss_before]
-            stop = asyncio.Event()
-            sampler = asyncio.create_task(sample_rss(srv, stop, peak))
-            cpu0, machine0, wall0 = server_cpu_s(srv), machine_cpu_s(), time.monotonic()
-            light_done = asyncio.Event()
-            heavy = [(p, k) for p, keys in HEAVY_BUTTONS.items() for k in keys]
-            heavy_tasks = [asyncio.create_task(heavy_user(i, browser, srv.base, *heavy[i % len(heavy)], light_done,
-                                                          notes, errors)) for i in range(args.heavy)] if heavy else []
-            light = [asyncio.create_task(light_session(
-                i, browser, srv.base, LIGHT_PAGES[i % len(LIGHT_PAGES)], args.ramp * i / max(1, args.sessions),
-                args.moves, out, errors)) for i in range(args.sessions)]
-            done, pending = await asyncio.wait(light, timeout=args.max_s)
-            cpu1, machine1, wall1 = server_cpu_s(srv), machine_cpu_s(), time.monotonic()
-            for t in pending:
-                t.cancel()
-                errors.append("a light session did not finish within --max-s")
-            light_done.set()
-            await asyncio.gather(*heavy_tasks, return_exceptions=True)
-            # sessions closed: the queue cancels their jobs after the grace; give it time to log
-            await asyncio.sleep(8)
-            stop.set()
-            await sampler
-            rss_after = srv.rss_mb()
-            await browser.close()
+        if args.client == "browser":
+            from playwright.async_api import async_playwright
+
+            async with async_playwright() as pw:
+                browser = await pw.chromium.launch(executable_path=bb.CHROMIUM, args=bb.CHROMIUM_FLAGS, headless=True)
+                # warm the server once (imports, models) so "before" is a served app, not a bare process
+                ctx = await browser.new_context()
+                await ctx.add_init_script(script=f"({bb.OBSERVER_JS})()")
+                await _open(await ctx.new_page(), srv.base, "")
+                await ctx.close()
+                fig = await _phase(
+                    srv, args,
+                    lambda i, page, delay: light_session(i, browser, srv.base, page, delay, args.moves, out, errors),
+                    lambda i, page, key, done: heavy_user(i, browser, srv.base, page, key, done, notes, errors),
+                    out, errors, notes)
+                await browser.close()
+        else:
+            from benchmarks.st_client import Session
+
+            warm, _ = await Session.open(srv.base, "", timeout=TIMEOUT_MS / 1000)
+            await warm.close()
+            fig = await _phase(
+                srv, args,
+                lambda i, page, delay: light_session_protocol(i, srv.base, page, delay, args.moves, out, errors),
+                lambda i, page, key, done: heavy_user_protocol(i, srv.base, page, key, done, notes, errors),
+                out, errors, notes)
     finally:
         exit_s = srv.stop()
     load1 = Path("/proc/loadavg").read_text().split()[:3]
-    print(f"\nLoad test: {args.sessions} light sessions over {args.ramp:.0f} s, {args.moves} moves each; "
+    how = "headless Chromium, key press to last update" if args.client == "browser" else \
+        "websocket protocol clients, rerun sent to script_finished received (browser drawing not included)"
+    print(f"\nLoad test ({how}): {args.sessions} light sessions over {args.ramp:.0f} s, {args.moves} moves each; "
           f"{args.heavy} heavy users. Load average before {' '.join(load0)}, after {' '.join(load1)} (2 cores).")
     for n in notes:
         print(f"  {n}")
@@ -233,13 +308,13 @@ async def run(args) -> int:
         print(f"  {r['kind']}: {r['state']}; queue wait {wait}{ran}" + (f" ({r['error']})" if r.get("error") else ""))
     if not recs:
         print("  none recorded")
-    wall = wall1 - wall0
-    busy = machine1[0] - machine0[0]
-    print(f"CPU during the light phase ({wall:.0f} s wall, {machine1[1] - machine0[1]:.0f} CPU s available): "
-          f"server with its children {cpu1 - cpu0:.0f} s, whole machine busy {busy:.0f} s; the rest of the busy time "
-          f"({busy - (cpu1 - cpu0):.0f} s) is Chromium and this script, which a class runs on its own laptops")
-    print(f"server RSS (with children): before {rss_before:,.0f} MB, peak {peak[0]:,.0f} MB, after {rss_after:,.0f} MB; "
-          f"exited {exit_s:.1f} s after SIGTERM")
+    busy, server = fig["busy"], fig["server_cpu"]
+    rest = "Chromium and this script" if args.client == "browser" else "this script (the protocol clients)"
+    print(f"CPU during the light phase ({fig['wall']:.0f} s wall, {fig['available']:.0f} CPU s available): "
+          f"server with its children {server:.0f} s, whole machine busy {busy:.0f} s; the rest of the busy time "
+          f"({busy - server:.0f} s) is {rest}")
+    print(f"server RSS (with children): before {fig['rss_before']:,.0f} MB, peak {fig['peak']:,.0f} MB, "
+          f"after {fig['rss_after']:,.0f} MB; exited {exit_s:.1f} s after SIGTERM")
     return 0
 
 
@@ -253,8 +328,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tmp", default="", help="folder for the job log (default /tmp)")
     ap.add_argument("--job-nice", type=int, default=None,
                     help="GSL_JOB_NICE for the server (default: the server's own default, 10); 0 to compare")
+    ap.add_argument("--client", choices=("protocol", "browser"), default="protocol",
+                    help="protocol (default): each user is a websocket client speaking Streamlit's protocol "
+                         "(benchmarks/st_client.py), so the 2 cores serve the class as its own laptops would draw "
+                         "it; browser: each user is a headless Chromium context on the same cores")
     args = ap.parse_args(argv)
-    if not Path(bb.CHROMIUM).exists():
+    if args.client == "browser" and not Path(bb.CHROMIUM).exists():
         print(f"Chromium not found at {bb.CHROMIUM}")
         return 2
     return asyncio.run(run(args))

@@ -10,7 +10,6 @@ the "share this view" link. Every widget's value lives in the URL (see
 
 from __future__ import annotations
 
-import importlib
 import sys
 from pathlib import Path
 
@@ -37,7 +36,7 @@ def _page_callable(spec: registry.PageSpec):
     """A callable for st.Page that imports the page module lazily and renders it."""
 
     def run() -> None:
-        importlib.import_module(spec.module).render()
+        registry.import_page(spec.module).render()
 
     run.__name__ = spec.url_path.replace("-", "_")
     return run

@@ -7,7 +7,11 @@ sentence on what to look for (shown on Home).
 
 from __future__ import annotations
 
+import importlib
+import sys
+import threading
 from dataclasses import dataclass
+from types import ModuleType
 
 
 @dataclass(frozen=True)
@@ -57,3 +61,21 @@ def by_url_path(url_path: str) -> PageSpec:
         if spec.url_path == url_path:
             return spec
     raise KeyError(url_path)
+
+
+# One lock for the first import of every page: sessions run in their own threads, and two
+# sessions opening pages at once on a fresh server imported pandas (and torch, plotly) from two
+# threads; importlib's deadlock avoidance then handed one of them a half-initialised module
+# ("partially initialized module 'pandas' has no attribute 'Series'", seen in the load test).
+_IMPORT_LOCK = threading.Lock()
+
+
+def import_page(module: str) -> ModuleType:
+    """``importlib.import_module(module)``, the first import serialised across sessions.
+
+    For page modules and for the engines a page imports lazily (the Tour's asset errors)."""
+    mod = sys.modules.get(module)
+    if mod is not None and getattr(getattr(mod, "__spec__", None), "_initializing", False) is False:
+        return mod
+    with _IMPORT_LOCK:
+        return importlib.import_module(module)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import tour, ui, widgets
+from dashboard import registry, tour, ui, widgets
 
 STEP_KEY = "tour_step"
 PREV_KEY, NEXT_KEY = "tour_prev", "tour_next"
@@ -96,10 +96,9 @@ def step_panel(step_id: str) -> None:
 
 def _asset_errors() -> tuple[type[Exception], ...]:
     """What a damaged or missing shipped file raises (each message names the file and its restore command)."""
-    from engine import bert, clip, scaling
-    from engine.nmt.assets import AssetError as NmtAssetError
-
-    return scaling.AssetError, NmtAssetError, clip.ModelUnavailable, bert.CheckpointUnavailable
+    bert, clip, scaling, nassets = (registry.import_page(m) for m in
+                                    ("engine.bert", "engine.clip", "engine.scaling", "engine.nmt.assets"))
+    return scaling.AssetError, nassets.AssetError, clip.ModelUnavailable, bert.CheckpointUnavailable
 
 
 def _md(text: str) -> str:

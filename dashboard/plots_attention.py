@@ -189,50 +189,54 @@ def attention_grid(maps: list, *, title: str) -> go.Figure:
 
 
 def attention_heads(m, *, title: str, heads: list[int] | None = None, cols: int = 2) -> go.Figure:
-    """One layer's attention (an AttentionMap), one heatmap per head, sized for a projector:
-    every cell at least CELL_PX pixels tall, token labels on every panel. ``heads`` (0-based)
-    picks heads (default all); ``cols`` panels per row.
+    """One layer's attention (an AttentionMap), one panel per head, sized for a projector: every
+    cell at least CELL_PX pixels tall. ``heads`` (0-based) picks heads (default all); ``cols``
+    panels per row.
 
-    The layout (axis domains, panel titles) is written out directly rather than with
-    ``make_subplots`` + ``update_*`` calls: one validation pass instead of dozens, which
-    halves the build time of this figure (profiled with benchmarks/bench_nmt.py --page)."""
+    The panels are tiled into ONE heatmap on one pair of axes, with a blank (NaN) row and column
+    between panels: panel (r, c) holds head ``heads[r * cols + c]`` at rows
+    r (n_q + 1) ... r (n_q + 1) + n_q - 1 and columns c (n_k + 1) ... c (n_k + 1) + n_k - 1.
+    Every head of a layer reads the same query and key tokens, so the tick labels name the
+    tokens of every panel (keys under the bottom row, queries beside each row) and the hover
+    names the head. One trace and one axis pair instead of one per head: the browser draws the
+    four heads of a layer in about half the time (issue 12, the translation page).
+    """
     heads = list(range(m.weights.shape[0])) if heads is None else list(heads)
     cols = max(1, min(cols, len(heads)))
     rows = -(-len(heads) // cols)
-    nq = len(m.query_tokens)
-    panel = max(300, CELL_PX * nq + 40)
-    gap = 150  # px between rows: rotated tick labels, the x-axis title and the next panel's title
-    top, bottom = 90, 110
-    height = rows * panel + (rows - 1) * gap + top + bottom
-    area = height - top - bottom
-    hgap = 0.1 if cols > 1 else 0.0
-    width = (1.0 - 0.06 - hgap * (cols - 1)) / cols  # leave room for the colour bar
     xs, ys = _labels(m.key_tokens), _labels(m.query_tokens)
-    tick = dict(size=12)
-    data, layout = [], {}
+    nq, nk = len(ys), len(xs)
+    z = np.full((rows * (nq + 1) - 1, cols * (nk + 1) - 1), np.nan)
+    text = np.full(z.shape, "", dtype=object)
     annotations = []
     for i, h in enumerate(heads):
         r, c = divmod(i, cols)
-        n = "" if i == 0 else str(i + 1)
-        x0 = c * (width + hgap)
-        y1 = 1.0 - r * (panel + gap) / area
-        y0 = y1 - panel / area
-        data.append(go.Heatmap(z=m.weights[h], x=xs, y=ys, xaxis=f"x{n}", yaxis=f"y{n}", colorscale=figures.SEQUENTIAL,
-                               zmin=0, zmax=1, showscale=(i == 0),
-                               colorbar=dict(title=dict(text="weight"), len=min(1.0, 600 / height), y=1.0,
-                                             yanchor="top"),
-                               hovertemplate="query %{y}<br>key %{x}<br>weight %{z:.3f}<extra>head " + str(h + 1)
-                               + "</extra>"))
-        layout[f"xaxis{n}"] = dict(domain=[x0, x0 + width], anchor=f"y{n}", tickangle=-60, tickfont=tick,
-                                   title=dict(text="key token", standoff=4) if r == rows - 1 else None)
-        layout[f"yaxis{n}"] = dict(domain=[max(0.0, y0), min(1.0, y1)], anchor=f"x{n}", autorange="reversed",
-                                   tickfont=tick, title=dict(text="query token") if c == 0 else None)
-        annotations.append(dict(text=f"head {h + 1}", x=x0 + width / 2, y=min(1.0, y1), xref="paper", yref="paper",
-                                xanchor="center", yanchor="bottom", yshift=4, showarrow=False, font=dict(size=14)))
-    layout.update(title=dict(text=title, x=0.0, xanchor="left"), height=height, showlegend=False,
-                  annotations=annotations, margin=dict(l=60, r=20, t=top, b=bottom),
-                  font=dict(family=figures.FONT_FAMILY, size=figures.BASE_FONT_SIZE), hovermode="closest")
-    return go.Figure(data=data, layout=layout)
+        r0, c0 = r * (nq + 1), c * (nk + 1)
+        z[r0:r0 + nq, c0:c0 + nk] = m.weights[h]
+        for a in range(nq):
+            for b in range(nk):
+                text[r0 + a, c0 + b] = f"head {h + 1}<br>query {ys[a]}<br>key {xs[b]}"
+        annotations.append(dict(text=f"head {h + 1}", x=c0 + (nk - 1) / 2, y=r0 - 0.5, xref="x", yref="y",
+                                xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=14)))
+    top, bottom = 90, 110
+    height = rows * max(300, CELL_PX * nq + 40) + top + bottom
+    tick = dict(size=12)
+    fig = go.Figure(
+        data=[go.Heatmap(z=z, text=text.tolist(), colorscale=figures.SEQUENTIAL, zmin=0, zmax=1, hoverongaps=False,
+                         colorbar=dict(title=dict(text="weight"), len=min(1.0, 600 / height), y=1.0, yanchor="top"),
+                         hovertemplate="%{text}<br>weight %{z:.3f}<extra></extra>")],
+        layout=dict(
+            title=dict(text=title, x=0.0, xanchor="left"), height=height, showlegend=False, annotations=annotations,
+            margin=dict(l=60, r=20, t=top, b=bottom), hovermode="closest",
+            font=dict(family=figures.FONT_FAMILY, size=figures.BASE_FONT_SIZE),
+            xaxis=dict(tickvals=[c * (nk + 1) + b for c in range(cols) for b in range(nk)], ticktext=xs * cols,
+                       tickangle=-60, tickfont=tick, title=dict(text="key token", standoff=4), showgrid=False,
+                       zeroline=False),
+            yaxis=dict(tickvals=[r * (nq + 1) + a for r in range(rows) for a in range(nq)], ticktext=ys * rows,
+                       autorange="reversed", tickfont=tick, title=dict(text="query token"), showgrid=False,
+                       zeroline=False),
+        ))
+    return fig
 
 
 def accuracy_by_length(rows: dict[str, list[tuple[int, float, int]]]) -> go.Figure:

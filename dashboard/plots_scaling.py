@@ -71,6 +71,12 @@ def isoflop_figure(fit, selected=None) -> go.Figure:
     return fig
 
 
+# Grid of the iso-loss contours per axis. L(N, C/6N) is smooth in log space: 60 x 60 draws the same
+# contours as 120 x 120 (plotly smooths the lines), and the browser fills a quarter of the cells
+# on every move of the scaling page's shared controls (issue 12).
+CONTOUR_GRID = 60
+
+
 def contour_figure(law, runs, frontiers, c_range, n_range, at=None) -> go.Figure:
     """Chinchilla Fig. 4 (left): iso-loss contours of a fitted L(N, D = C/(6N)) in the
     (C, N) plane, the efficient frontier N_opt(C) of each approach, and the runs.
@@ -79,8 +85,8 @@ def contour_figure(law, runs, frontiers, c_range, n_range, at=None) -> go.Figure
     name to (c_grid, n_opt, colour). Axes are log10 values (plotly draws contours on a
     regular grid), labelled as such.
     """
-    lc = np.linspace(math.log10(c_range[0]), math.log10(c_range[1]), 120)
-    ln = np.linspace(math.log10(n_range[0]), math.log10(n_range[1]), 120)
+    lc = np.linspace(math.log10(c_range[0]), math.log10(c_range[1]), CONTOUR_GRID)
+    ln = np.linspace(math.log10(n_range[0]), math.log10(n_range[1]), CONTOUR_GRID)
     cc, nn = np.meshgrid(10.0**lc, 10.0**ln)
     with np.errstate(all="ignore"):
         z = np.log10(np.asarray(law.loss(nn, cc / (6.0 * nn)), dtype=float))

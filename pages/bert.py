@@ -421,7 +421,15 @@ def _accuracy_section() -> None:
             st.caption("Some expressions it gets wrong: " + "; ".join(
                 f"{e['text']} ({e['true']}, read as {e['predicted']})" for e in ev["errors"][:6])
                 + ". Its mistakes are differences close to zero.")
-    ui.show(plots.confusion_matrix(ev["labels"], ev["confusion"]), key="bert_confusion", where=c2)
+    ui.show(_confusion_fig(str(bert.SHIPPED_EVAL_PATH), bert.SHIPPED_EVAL_PATH.stat().st_mtime), key="bert_confusion",
+            where=c2)
+
+
+@ui.cache_figures(2)
+def _confusion_fig(path: str, mtime: float):
+    """The shipped model's test-set confusion matrix (rebuilt only when the eval file changes)."""
+    ev = _shipped_eval(path, mtime)
+    return plots.confusion_matrix(ev["labels"], ev["confusion"])
 
 
 @st.fragment

@@ -329,17 +329,39 @@ def _heatmap_panel(model_name: str, prompts: list[str] | None, templates) -> Non
                "is for.")
 
 
-def _eval_figs(ev: dict, attribute: str):
-    rend = ev.get("renderers", {})
+def _eval_now() -> dict:
+    """The shipped eval.json, cached by its modification time (raises clip.ModelUnavailable)."""
+    return _eval(str(clip.EVAL_JSON), _eval_mtime())
+
+
+def _eval_mtime() -> float:
+    return clip.EVAL_JSON.stat().st_mtime if clip.EVAL_JSON.exists() else 0.0
+
+
+@ui.cache_figures(8)
+def _perclass_fig(mtime: float, attribute: str):
+    rend = _eval_now().get("renderers", {})
     per_class = {k: rend[k]["per_class"][attribute] for k in EVAL_SETS if k in rend}
     return plots.per_class_accuracy(per_class, SHORT)
+
+
+@ui.cache_figures(12)
+def _confusion_fig(mtime: float, which: str, attribute: str):
+    r = _eval_now()["renderers"][which]
+    return plots.confusion_matrix(r["labels"][attribute], r["confusion"][attribute], attribute=attribute)
+
+
+@ui.cache_figures(2)
+def _ood_fig(mtime: float):
+    ood = _eval_now()["ood"]
+    return plots.domain_scores({"photos": list(ood["photo_scores"].values())}, ood["threshold"])
 
 
 @st.fragment
 def _knows_panel() -> None:
     st.subheader("What the tiny model knows")
     try:
-        ev = _eval(str(clip.EVAL_JSON), clip.EVAL_JSON.stat().st_mtime if clip.EVAL_JSON.exists() else 0.0)
+        ev = _eval_now()
     except clip.ModelUnavailable as exc:
         ui.error(str(exc), hint="The predictions above do not depend on this file.")
         return
@@ -381,12 +403,10 @@ def _knows_panel() -> None:
                                       default="second" if "second" in present else present[0], required=True,
                                       format_func=SHORT.get) or present[0]
     with c1:
-        ui.show(_eval_figs(ev, attribute), key="cl_perclass")
+        ui.show(_perclass_fig(_eval_mtime(), attribute), key="cl_perclass")
     if which in rend:
-        r = rend[which]
         with c2:
-            ui.show(plots.confusion_matrix(r["labels"][attribute], r["confusion"][attribute], attribute=attribute),
-                    key="cl_confusion")
+            ui.show(_confusion_fig(_eval_mtime(), which, attribute), key="cl_confusion")
         c2.caption("Rows: the true class; columns: the model's answer; each cell is the fraction of that row's "
                    "scenes (hover for the count).")
     ood = ev.get("ood")
@@ -406,8 +426,7 @@ def _knows_panel() -> None:
             + f" and {fr['photos']:.0%} of {ood['n_photos']} photographs and crops bundled with scikit-image (never "
             "used in fitting).")
         if ood.get("photo_scores"):
-            ui.show(plots.domain_scores({"photos": list(ood["photo_scores"].values())}, ood["threshold"]),
-                    key="cl_ood_fig")
+            ui.show(_ood_fig(_eval_mtime()), key="cl_ood_fig")
     st.markdown(
         f"The embedded model was trained only on drawings of **one to four** "
         f"({', '.join(scenes.COUNT_WORDS)}) **{', '.join(scenes.SHAPES)}** in "

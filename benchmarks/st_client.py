@@ -9,7 +9,9 @@ This client does what the Streamlit frontend does on the wire and nothing else:
 * opens a page: a ``BackMsg.rerun_script`` whose ``ClientState`` carries the page's URL path
   (``page_name``) and query string, as the frontend sends on load;
 * keeps the widgets it is sent (``ForwardMsg.delta`` elements with an ``id``), the fragment each
-  belongs to (``Delta.fragment_id``) and the query string the app writes (``page_info_changed``);
+  belongs to (``Delta.fragment_id``), the last value of each metric, and the query string the
+  server sets (``page_info_changed``; URL-bound widgets are written to the URL by the browser, so
+  a move does not change it here);
 * moves a widget found by its key (Streamlit element ids end in ``-<key>``): a slider or select
   slider one step up or down, a button pressed (``trigger_value``), sending the rerun of the
   widget's fragment when it is in one, as the frontend does;
@@ -53,6 +55,7 @@ class Session:
     widgets: dict[str, Widget] = field(default_factory=dict)
     exceptions: int = 0
     exception_messages: list[str] = field(default_factory=list)
+    metrics: dict[str, str] = field(default_factory=dict)  # label -> value, as last sent
     reruns: int = 0
     _ws: object = None
     _reader: asyncio.Task | None = None
@@ -216,6 +219,8 @@ class Session:
         if kind is None:
             return
         proto = getattr(el, kind)
+        if kind == "metric":
+            self.metrics[proto.label] = proto.body
         wid = getattr(proto, "id", "") if hasattr(proto, "id") else ""
         if isinstance(wid, str) and wid:
             self.widgets[wid] = Widget(wid, kind, proto, delta.fragment_id)

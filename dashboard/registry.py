@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -85,16 +84,11 @@ def import_page(module: str) -> ModuleType:
 _warm_thread: threading.Thread | None = None
 
 
-#: Seconds the warm-up waits before its first import: the first visitor's Home is served and
-#: drawn first (importing torch at once delayed "Home drawn" from 2.3 to 2.7 s on 2 cores).
-WARM_DELAY_S = 5.0
-
-
-def warm_pages_in_background(modules: list[str] | None = None, delay_s: float = WARM_DELAY_S) -> bool:
+def warm_pages_in_background(modules: list[str] | None = None) -> bool:
     """Import every page module (registry order: the light pages first) in a daemon thread,
-    ``delay_s`` seconds from now, each import under the same lock as :func:`import_page`.
-    Started once per process; returns whether this call started it. A page that fails to
-    import is left for its first visit, which shows the error on that page."""
+    each import under the same lock as :func:`import_page`. Started once per process; returns
+    whether this call started it. A page that fails to import is left for its first visit,
+    which shows the error on that page."""
     global _warm_thread
     with _IMPORT_LOCK:
         if _warm_thread is not None:
@@ -102,7 +96,6 @@ def warm_pages_in_background(modules: list[str] | None = None, delay_s: float = 
         names = modules if modules is not None else [p.module for p in all_pages()]
 
         def run() -> None:
-            time.sleep(delay_s)
             for name in names:
                 try:
                     import_page(name)

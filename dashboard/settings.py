@@ -24,8 +24,8 @@ variable                   meaning                                          defa
                            cancelled (a reconnect within it keeps the job)
 ``GSL_JOB_NICE``           niceness added to job threads and their worker   10
                            processes (0: same priority as page runs)
-``GSL_WARM_PAGES``         5 s after the first page run, import every page 1
-                           in a background thread (0: on first visit)
+``GSL_WARM_PAGES``         after the first page run, import every page in   1
+                           a background thread (0: import on first visit)
 =========================  ===============================================  ==========
 
 Values are read once per process (``functools.lru_cache``); :func:`reload` clears that

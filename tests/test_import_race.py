@@ -84,7 +84,7 @@ WARM_SCRIPT = textwrap.dedent("""
     sys.path.insert(0, {root!r})
     from dashboard import registry
     mods = ["pages.single_neuron", "pages.no_such_page", "pages.attention"]
-    assert registry.warm_pages_in_background(mods, delay_s=0.2) is True
+    assert registry.warm_pages_in_background(mods) is True
     assert registry.warm_pages_in_background(mods) is False  # once per process
     registry._warm_thread.join(300)
     print(" ".join(m for m in mods if m in sys.modules))

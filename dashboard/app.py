@@ -21,7 +21,7 @@ import streamlit as st  # noqa: E402
 
 # jobs: the queue registers its shutdown hook on import, so SIGTERM stops jobs, kills their
 # workers and exits fast even before any page has used the queue.
-from dashboard import jobs, nav, registry, settings, ui, widgets  # noqa: E402,F401
+from dashboard import jobs, nav, registry, ui, widgets  # noqa: E402,F401
 
 ASSETS = Path(__file__).resolve().parent
 BASE_CSS = ASSETS / "base.css"  # nothing cut off, 420 px layout (issue 14)
@@ -98,8 +98,6 @@ def main() -> None:
     widgets.report_unknown_params()
     share_link(share_area)
     widgets.show_notices(notice_area)
-    if settings.warm_pages():  # after this run: the first page a visitor opened is drawn first
-        registry.warm_pages_in_background()
 
 
 main()

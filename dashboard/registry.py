@@ -79,29 +79,3 @@ def import_page(module: str) -> ModuleType:
         return mod
     with _IMPORT_LOCK:
         return importlib.import_module(module)
-
-
-_warm_thread: threading.Thread | None = None
-
-
-def warm_pages_in_background(modules: list[str] | None = None) -> bool:
-    """Import every page module (registry order: the light pages first) in a daemon thread,
-    each import under the same lock as :func:`import_page`. Started once per process; returns
-    whether this call started it. A page that fails to import is left for its first visit,
-    which shows the error on that page."""
-    global _warm_thread
-    with _IMPORT_LOCK:
-        if _warm_thread is not None:
-            return False
-        names = modules if modules is not None else [p.module for p in all_pages()]
-
-        def run() -> None:
-            for name in names:
-                try:
-                    import_page(name)
-                except Exception:  # noqa: BLE001 (reported by the page itself when visited)
-                    continue
-
-        _warm_thread = threading.Thread(target=run, name="gsl-warm-pages", daemon=True)
-        _warm_thread.start()
-        return True

@@ -24,8 +24,6 @@ variable                   meaning                                          defa
                            cancelled (a reconnect within it keeps the job)
 ``GSL_JOB_NICE``           niceness added to job threads and their worker   10
                            processes (0: same priority as page runs)
-``GSL_WARM_PAGES``         after the first page run, import every page in   1
-                           a background thread (0: import on first visit)
 =========================  ===============================================  ==========
 
 Values are read once per process (``functools.lru_cache``); :func:`reload` clears that
@@ -51,7 +49,6 @@ DEFAULT_TORCH_THREADS = 1
 DEFAULT_MAX_UPLOAD_ROWS = 200_000
 DEFAULT_SESSION_GRACE_S = 15.0
 DEFAULT_JOB_NICE = 10
-DEFAULT_WARM_PAGES = 1
 
 
 def _secrets_files() -> list[Path]:
@@ -172,14 +169,6 @@ def job_nice() -> int:
     """GSL_JOB_NICE: niceness a job's thread and worker processes add to their own (default 10), so
     the CPU serves page runs first while training and sweeps use what is left (0 turns it off)."""
     return int(_number("GSL_JOB_NICE", DEFAULT_JOB_NICE, lo=0, hi=19, integer=True))
-
-
-@functools.lru_cache(maxsize=1)
-def warm_pages() -> bool:
-    """GSL_WARM_PAGES: import every page module in the background after the server's first page
-    run (default 1), so the first visitor of a page, or a class arriving at once, does not wait for
-    torch, transformers and open_clip to import; 0 imports each page on its first visit."""
-    return bool(_number("GSL_WARM_PAGES", DEFAULT_WARM_PAGES, lo=0, hi=1, integer=True))
 
 
 def reload() -> None:

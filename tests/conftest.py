@@ -28,9 +28,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 SCREENSHOTS = ROOT / "tests" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-# AppTest runs app.py inside the test process: no background page imports there (they would race
-# the tests' own imports). The streamlit servers the browser tests start keep the default (on).
-os.environ["GSL_WARM_PAGES"] = "0"
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -182,7 +179,7 @@ def streamlit_server():
     """Base URL of ``streamlit run dashboard/app.py`` on a free localhost port."""
     _require_browser()
     port = _free_port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT), GSL_WARM_PAGES="1")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),

@@ -77,23 +77,3 @@ def test_first_import_waits_for_the_lock():
                          timeout=600, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.split() == ["waited", "imported"], out.stdout
-
-
-WARM_SCRIPT = textwrap.dedent("""
-    import sys
-    sys.path.insert(0, {root!r})
-    from dashboard import registry
-    mods = ["pages.single_neuron", "pages.no_such_page", "pages.attention"]
-    assert registry.warm_pages_in_background(mods) is True
-    assert registry.warm_pages_in_background(mods) is False  # once per process
-    registry._warm_thread.join(300)
-    print(" ".join(m for m in mods if m in sys.modules))
-""")
-
-
-def test_pages_are_warmed_in_the_background_once():
-    """The warm-up imports the pages it can, skips one that fails, and starts only once."""
-    out = subprocess.run([sys.executable, "-c", WARM_SCRIPT.format(root=str(ROOT))], capture_output=True, text=True,
-                         timeout=600, cwd=ROOT)
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.split() == ["pages.single_neuron", "pages.attention"]

@@ -11,6 +11,12 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+# pandas at import time, on purpose: app.py imports this module in the server's first run, so
+# pandas is whole before sessions run in parallel. plotly's validators import pandas lazily, and a
+# session that did so while another thread was importing it got a half-initialised module
+# ("partially initialized module 'pandas' has no attribute 'Series'": the load test and a
+# browser test each caught it once). Pages themselves are imported through registry.import_page.
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -110,8 +116,6 @@ def table(data, *, max_static_rows: int = 40, escape: bool = True, links: dict[s
     each cell becomes a link whose text is the URL's path (``/rnn-jacobian``). In the
     interactive grid the column is a ``LinkColumn``.
     """
-    import pandas as pd
-
     frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
     links = links or {}
     if len(frame) > max_static_rows:

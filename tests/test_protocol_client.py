@@ -4,12 +4,16 @@ frontend does: pages open, sliders move, the app writes them to the URL, no exce
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 
 from benchmarks.st_client import Session
 
 
 def _run(coro):
-    return asyncio.run(coro)
+    """Run ``coro`` in a thread of its own: Playwright's sync API (the browser fixture, alive for
+    the whole session) keeps an event loop running in the main thread."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def test_protocol_client_moves_a_panel_slider(streamlit_server):

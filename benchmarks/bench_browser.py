@@ -553,7 +553,8 @@ def run_bench(args) -> int:
                         t_app = open_in_app(pg, srv.base, url_path)
                         if t_app is not None:
                             opens_in_app.setdefault((url_path, name), []).append(t_app)
-                        open_page(pg, srv.base, url_path)
+                for name, srv in targets:  # the moves start on a freshly loaded page, as before
+                    open_page(contexts[name][1], srv.base, url_path)
                 for move in MOVES[url_path]:
                     per_target = {name: Row(url_path, move.label, name) for name, _ in targets}
                     for i in range(args.repeats):

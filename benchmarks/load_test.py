@@ -216,7 +216,7 @@ def server_cpu_s(srv) -> float:
     return total / hz
 
 
-async def _phase(srv, args, light_fn, heavy_fn, out, errors, notes) -> dict:
+async def _phase(srv, args, light_fn, heavy_fn, errors) -> dict:
     """Run the light sessions and heavy users; returns CPU, wall and RSS figures."""
     rss_before = srv.rss_mb()
     peak = [rss_before]
@@ -269,7 +269,7 @@ async def run(args) -> int:
                     srv, args,
                     lambda i, page, delay: light_session(i, browser, srv.base, page, delay, args.moves, out, errors),
                     lambda i, page, key, done: heavy_user(i, browser, srv.base, page, key, done, notes, errors),
-                    out, errors, notes)
+                    errors)
                 await browser.close()
         else:
             from benchmarks.st_client import Session
@@ -280,7 +280,7 @@ async def run(args) -> int:
                 srv, args,
                 lambda i, page, delay: light_session_protocol(i, srv.base, page, delay, args.moves, out, errors),
                 lambda i, page, key, done: heavy_user_protocol(i, srv.base, page, key, done, notes, errors),
-                out, errors, notes)
+                errors)
     finally:
         exit_s = srv.stop()
     load1 = Path("/proc/loadavg").read_text().split()[:3]

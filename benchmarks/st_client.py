@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 
 class ProtocolError(RuntimeError):
@@ -60,7 +61,9 @@ class Session:
     _ws: object = None
     _reader: asyncio.Task | None = None
     _finished: asyncio.Queue | None = None
-    _auto: dict[str, asyncio.Task] = field(default_factory=dict)
+    _auto: dict[str, asyncio.Task] = field(default_factory=dict)  # fragment id -> its auto-rerun timer
+    _busy: bool = False  # a rerun this session asked for has not finished yet
+    _auto_inflight: bool = False  # an auto rerun has been sent and has not finished
 
     @classmethod
     async def open(cls, base: str, url_path: str, *, timeout: float = 120.0) -> tuple[Session, float]:
@@ -102,8 +105,6 @@ class Session:
         p = w.proto
         if w.kind != "slider":
             raise ProtocolError(f"{key!r} is a {w.kind}; the protocol client moves sliders and presses buttons")
-        from streamlit.proto.WidgetStates_pb2 import WidgetState
-
         up = i % 2 == 0
         st = WidgetState(id=w.id)
         if p.options:  # select_slider: default holds indices; the state is the formatted option
@@ -120,8 +121,6 @@ class Session:
 
     async def press(self, key: str, *, timeout: float = 120.0) -> float:
         """Press button ``key``; seconds to the end of its rerun."""
-        from streamlit.proto.WidgetStates_pb2 import WidgetState
-
         w = self.widget(key)
         return await self._timed_rerun(w, WidgetState(id=w.id, trigger_value=True), timeout)
 
@@ -180,16 +179,11 @@ class Session:
                         await self._finished.put(m.script_finished)
                     else:
                         self._auto_inflight = False
-        except asyncio.CancelledError:
-            raise
         except Exception:  # noqa: BLE001 (connection closed: waiting callers time out)
             return
 
     # Auto reruns (fragments with run_every, e.g. a job's progress panel): one timer per fragment,
     # like the frontend's; a timer skips its turn while a rerun is running.
-    _busy: bool = False
-    _auto_inflight: bool = False
-
     def _start_auto(self, fragment_id: str, interval: float) -> None:
         self._stop_auto(fragment_id)
 
@@ -221,6 +215,6 @@ class Session:
         proto = getattr(el, kind)
         if kind == "metric":
             self.metrics[proto.label] = proto.body
-        wid = getattr(proto, "id", "") if hasattr(proto, "id") else ""
+        wid = getattr(proto, "id", "")
         if isinstance(wid, str) and wid:
             self.widgets[wid] = Widget(wid, kind, proto, delta.fragment_id)

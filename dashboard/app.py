@@ -27,6 +27,9 @@ ASSETS = Path(__file__).resolve().parent
 BASE_CSS = ASSETS / "base.css"  # nothing cut off, 420 px layout (issue 14)
 LECTURE_CSS = ASSETS / "lecture.css"  # lecture mode: >= 1.4x text, one plot per row
 FIT_SCRIPT = ASSETS / "fit.html"  # scales too-wide display formulas down to fit
+# A local file: a ":material/...:" page icon makes the browser fetch the favicon from
+# fonts.gstatic.com (fails offline). Drawn by scripts/make_favicon.py.
+FAVICON = ROOT / "assets" / "favicon.png"
 
 
 HOME_DEFAULT_PATH = "start"
@@ -84,7 +87,7 @@ def share_link(where) -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="Gradient & Scaling Lab", page_icon=":material/insights:", layout="wide")
+    st.set_page_config(page_title="Gradient & Scaling Lab", page_icon=str(FAVICON), layout="wide")
     widgets.begin_run()
     page = build_navigation()
     share_area = sidebar()

@@ -521,7 +521,7 @@ def jacobian_spectrum(
             col = np.linalg.norm(A, axis=0)
             Qn, R = _qr_factors(A)
             dR = np.abs(np.diag(R))
-            with np.errstate(divide="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore"):  # a zero column: -inf - -inf = nan, dropped below
                 ldR = np.log(dR)
                 loss = np.log(col) - ldR
             fin = loss[np.isfinite(loss)]

@@ -156,9 +156,10 @@ def _require_browser() -> None:
     pytest.skip(why)
 
 
-def wait_healthy(proc: subprocess.Popen, base: str, timeout: float = 90) -> None:
+def wait_healthy(proc: subprocess.Popen, base: str, timeout: float = 90, log: Path | None = None) -> None:
     """Wait until ``streamlit run`` (``proc``) answers ``/_stcore/health`` at ``base``; fail the
-    test (after killing it) if it exits or does not answer within ``timeout`` seconds."""
+    test (after killing it) if it exits or does not answer within ``timeout`` seconds, with the
+    tail of its output file ``log``."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -168,18 +169,25 @@ def wait_healthy(proc: subprocess.Popen, base: str, timeout: float = 90) -> None
         except OSError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
-            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+            out = log.read_text(errors="replace") if log is not None else ""
             proc.kill()
             pytest.fail(f"streamlit did not become healthy:\n{out[-3000:]}")
         time.sleep(0.2)
 
 
 @pytest.fixture(scope="session")
-def streamlit_server():
-    """Base URL of ``streamlit run dashboard/app.py`` on a free localhost port."""
+def streamlit_server(tmp_path_factory):
+    """Base URL of ``streamlit run dashboard/app.py`` on a free localhost port.
+
+    The server writes to a file, never to a pipe: nobody reads a pipe while the tests run, and a
+    full pipe (64 KiB of log lines over a session) blocks the server's event loop on a write, so
+    the browser loses its connection and every widget turns disabled."""
     _require_browser()
     port = _free_port()
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+    _SERVER_LOGS.append(log_path)
+    log = open(log_path, "wb")  # noqa: SIM115 (kept open for the server's lifetime)
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
@@ -187,16 +195,17 @@ def streamlit_server():
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
             "--server.fileWatcherType", "none",
         ],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    wait_healthy(proc, base, timeout=90)
+    wait_healthy(proc, base, timeout=90, log=log_path)
     yield base
     proc.terminate()
     try:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
+    log.close()
 
 
 @pytest.fixture(scope="session")
@@ -211,11 +220,47 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
+def page(browser, request):
+    """A fresh browser page. What it logs and its websocket openings and closings are kept for
+    the failure report (see ``pytest_runtest_makereport``)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = context.new_page()
+    t0 = time.monotonic()
+    events: list[str] = []
+    request.node.gsl_page, request.node.gsl_events = pg, events
+
+    def note(text: str) -> None:
+        events.append(f"{time.monotonic() - t0:8.2f} s  {text}")
+
+    pg.on("console", lambda m: m.type in ("error", "warning") and note(f"console {m.type}: {m.text[:300]}"))
+    pg.on("websocket", lambda ws: (note(f"websocket open {ws.url}"),
+                                   ws.on("close", lambda _ws: note("websocket closed"))))
+    pg.on("crash", lambda _pg: note("page crashed"))
     yield pg
     context.close()
+
+
+_SERVER_LOGS: list[Path] = []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test reports what the page showed of its connection, what the browser
+    logged, and the tail of the Streamlit server's log (CI keeps nothing else)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed or not hasattr(item, "gsl_events"):
+        return
+    try:
+        state = item.gsl_page.evaluate(
+            """() => { const a = document.querySelector('[data-testid="stApp"]');
+                       return a ? `${a.dataset.testConnectionState} / ${a.dataset.testScriptState}` : 'no stApp'; }""")
+    except Exception as exc:  # noqa: BLE001 (a crashed or closed page)
+        state = f"unknown ({exc.__class__.__name__})"
+    report.sections.append(("browser", f"connection / script state now: {state}\n" + "\n".join(item.gsl_events[-60:])))
+    for log in _SERVER_LOGS:
+        if log.exists():
+            report.sections.append(("streamlit server log (tail)", log.read_text(errors="replace")[-6000:]))
 
 
 def wait_for_app(pg, timeout: float = 120_000) -> None:

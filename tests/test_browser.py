@@ -19,10 +19,20 @@ def _open(page, url: str) -> None:
     wait_for_app(page)
 
 
+def _outside(base: str, url: str) -> bool:
+    """True for a request that leaves the Streamlit server (data: and blob: URLs stay local)."""
+    return not (url.startswith(base + "/") or url == base or url.startswith(("data:", "blob:")))
+
+
 @pytest.mark.parametrize("spec", registry.all_pages(), ids=lambda s: s.url_path)
 def test_page_renders_without_exception(streamlit_server, page, spec):
+    """Each page renders with a title and no exception, and the browser asks nothing of any host
+    but the dashboard's own server (the class may be offline; students' page views stay local)."""
+    outside: list[str] = []
+    page.on("request", lambda r: _outside(streamlit_server, r.url) and outside.append(r.url))
     url = streamlit_server + ("/" if spec is registry.HOME else f"/{spec.url_path}")
     _open(page, url)
+    assert not outside, f"requests to other hosts: {sorted(set(outside))[:5]}"
     assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
         '[data-testid="stException"]').first.inner_text()
     assert page.locator("h1").count() >= 1

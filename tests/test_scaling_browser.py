@@ -26,7 +26,9 @@ def _no_exception(page, where: str) -> None:
 
 def _choose_source(page, label: str) -> None:
     box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Data source").first
-    box.get_by_role("combobox").click()
+    # Streamlit disables every widget while its websocket reconnects (a loaded CI machine);
+    # the click waits for the reconnect, and a failure report shows the connection's history.
+    box.get_by_role("combobox").click(timeout=LOADED_MS)
     page.locator('[role="option"]').filter(has_text=label).first.click()
     wait_for_app(page, LOADED_MS)
 
@@ -54,6 +56,9 @@ def test_cycling_sources_and_uploads_never_raises(streamlit_server, page, csv_fi
     good, bad = csv_files
     for path in (good, bad, good):
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+        # the uploader lists the file once it is on the server; then wait for the rerun
+        page.locator('[data-testid="stFileChipName"]').filter(has_text=path.name).first.wait_for(
+            timeout=LOADED_MS)
         wait_for_app(page, LOADED_MS)
         _no_exception(page, f"upload {path.name}")
     # back to a source with another budget range after an upload

@@ -224,18 +224,25 @@ OBSERVER_JS = """
   if (window.__gsl) return true;
   const g = window.__gsl = {last: 0, count: 0, sawRunning: false, state: null, t0: 0, epoch0: Date.now()};
   const skip = 'header, [data-testid="stStatusWidget"], [data-testid="stToolbar"], [data-testid="stDecoration"]';
+  const isState = m => m.type === 'attributes' && m.attributeName && m.attributeName.startsWith('data-test-')
+      && m.target.getAttribute && m.target.getAttribute('data-testid') === 'stApp';
   new MutationObserver(muts => {
     const now = performance.now();
     for (const m of muts) {
-      if (m.type === 'attributes' && m.attributeName && m.attributeName.startsWith('data-test-')
-          && m.target.getAttribute && m.target.getAttribute('data-testid') === 'stApp') {
-        const s = m.target.getAttribute('data-test-script-state');
-        if (s !== g.state) { g.state = s; if (s === 'running') g.sawRunning = true; }
-        continue;
-      }
+      if (!isState(m)) continue;
+      const s = m.target.getAttribute('data-test-script-state');
+      if (s !== g.state) { g.state = s; if (s === 'running') g.sawRunning = true; }
+    }
+    // All records of a batch share one time: the batch is an update if any record is. Looking from
+    // the end and stopping at the first that counts keeps the observer cheap (a redraw makes
+    // thousands of records; a closest() on each cost ~15 ms per move, timed as the page's).
+    for (let i = muts.length - 1; i >= 0; i--) {
+      const m = muts[i];
+      if (isState(m)) continue;
       const el = m.target.nodeType === 1 ? m.target : m.target.parentElement;
       if (el && el.closest && el.closest(skip)) continue;
       g.last = now; g.count++; g.lastEl = el;
+      break;
     }
   }).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
   return true;

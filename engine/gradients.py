@@ -490,7 +490,7 @@ def jacobian_spectrum(
                     ls = math.log(sm) if sm > 0 else -math.inf
                 log_bound[t + 1] = log_bound[t] + log_gamma + ls
                 m = ld.max()
-                if not np.isfinite(m) or not np.isfinite(ls):
+                if not (math.isfinite(m) and math.isfinite(ls)):
                     dead = True
                     break
                 # J_t A = D_t (W_t A), D_t = exp(m) diag(exp(ld - m)), applied as a row scaling
@@ -498,7 +498,8 @@ def jacobian_spectrum(
                     WA = Wc.copy() if Q is None else _times_q(Wc, Q)
                 else:
                     WA = Wc @ A
-                A = np.exp(ld - m)[:, None] * WA
+                WA *= np.exp(ld - m)[:, None]  # in place: WA is this step's own array
+                A = WA
                 log_scale += m
                 growth += max(ls, 0.0) + 1.0
                 tracked = path is not None and (t + 1 <= 50 or (t + 1) % track_every == 0)
@@ -596,29 +597,27 @@ def jacobian_spectrum(
     )
 
 
-_LWORK: dict[int, int] = {}
+QR_BLOCK = 32  # block size of the compact-WY Householder QR (LAPACK's own default for dgeqrf)
 
 
 def _qr_factors(A: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
-    """Householder QR via LAPACK dgeqrf: ((reflectors, tau), R); Q is never formed."""
-    qr, tau, _, info = lapack.dgeqrf(A)
+    """Householder QR via LAPACK dgeqrt (compact WY form, blocks of :data:`QR_BLOCK`):
+    ((reflectors V, block factors T), R); Q = I - V T V^T blockwise is never formed."""
+    v, t, info = lapack.dgeqrt(max(1, min(QR_BLOCK, *A.shape)), A)
     if info != 0:  # pragma: no cover
-        raise np.linalg.LinAlgError("dgeqrf failed")
-    return (qr, tau), np.triu(qr)
+        raise np.linalg.LinAlgError("dgeqrt failed")
+    return (v, t), np.triu(v)
 
 
 def _times_q(W: np.ndarray, factors: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """W Q = (Q^T W^T)^T with Q given by its Householder reflectors (LAPACK dormqr): one
-    pass instead of forming Q (dorgqr) and multiplying."""
-    qr, tau = factors
-    n = qr.shape[0]
-    if n not in _LWORK:
-        _, work, _ = lapack.dormqr("L", "T", qr, tau, np.asfortranarray(W.T), lwork=-1)
-        _LWORK[n] = max(1, int(np.ravel(work)[0]))
-    cq, _, info = lapack.dormqr("L", "T", qr, tau, W.T, lwork=_LWORK[n])
+    """W Q with Q in compact WY form (LAPACK dgemqrt, side R): one pass instead of forming Q
+    (0.21 ms at N = 128 against 0.28 ms for dormqr with dgeqrf's reflectors, 0.41 ms for
+    dorgqr + a product)."""
+    v, t = factors
+    wq, info = lapack.dgemqrt(v, t, W, side="R", trans="N")
     if info != 0:  # pragma: no cover
-        raise np.linalg.LinAlgError("dormqr failed")
-    return cq.T
+        raise np.linalg.LinAlgError("dgemqrt failed")
+    return wq
 
 
 def _qr(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import math
 import os
 import re
@@ -30,6 +31,7 @@ import socket
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -184,8 +186,10 @@ def load_clip(name: str = "embedded", pretrained: str | None = None, *, cache_di
         ident = f"local-dir:{folder}"
         try:
             vision = json.loads((folder / "open_clip_config.json").read_text()).get("gsl_vision")
-            model, _, preprocess = open_clip.create_model_and_transforms(
-                ident, load_weights=pretrained is None and vision is None, device="cpu")
+            own_weights = pretrained is not None or vision is not None  # loaded below, not by open_clip
+            with _quiet_random_init(own_weights):
+                model, _, preprocess = open_clip.create_model_and_transforms(
+                    ident, load_weights=not own_weights, device="cpu")
             if vision is not None:  # the image tower is engine.clip_tower's CNN; weights loaded here
                 model.visual = clip_tower.build(vision, model.text_projection.shape[1])
                 if pretrained is None:
@@ -235,6 +239,28 @@ def _damaged_file(folder: Path, exc: Exception) -> Path:
     if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)) or "config" in str(exc).lower():
         return folder / "open_clip_config.json"
     return folder / "open_clip_model.safetensors"
+
+
+class _DropRandomInitWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("No pretrained weights loaded")
+
+
+@contextmanager
+def _quiet_random_init(active: bool):
+    """Drop open_clip's "No pretrained weights loaded ... initialized randomly" warning while a
+    model is built whose weights this module loads right after: in a server log it read as if
+    the embedded CLIP were untrained."""
+    if not active:
+        yield
+        return
+    drop = _DropRandomInitWarning()
+    root = logging.getLogger()
+    root.addFilter(drop)
+    try:
+        yield
+    finally:
+        root.removeFilter(drop)
 
 
 def _load_local_checkpoint(model: torch.nn.Module, path: str) -> None:

@@ -92,6 +92,23 @@ def test_embedded_bundle_through_open_clip(bundle):
     assert weights <= 20_000_000
 
 
+def test_embedded_load_does_not_log_random_init(caplog):
+    """open_clip warns "No pretrained weights loaded ... initialized randomly" when it builds a
+    model without weights; the embedded model's weights are loaded right after, so a server log
+    must not say it is untrained."""
+    import logging
+
+    with caplog.at_level(logging.WARNING):
+        b = clip.load_clip()
+    assert not [r for r in caplog.records if "No pretrained weights" in r.getMessage()]
+    # and the weights are the shipped ones, not a random init
+    from safetensors.torch import load_file
+
+    shipped = load_file(str(clip.EMBEDDED_DIR / "open_clip_model.safetensors"))
+    name, tensor = next((k, v) for k, v in shipped.items() if k.startswith("text_projection"))
+    assert torch.allclose(dict(b.model.named_parameters())[name].float(), tensor.float())
+
+
 def test_zero_shot_sums_to_one_and_picks_right_caption(bundle, fish):
     prompts = ["two orange fish", "three red circles", "one blue square", "four green triangles"]
     p = clip.zero_shot(bundle, fish, prompts)

@@ -620,18 +620,6 @@ def _times_q(W: np.ndarray, factors: tuple[np.ndarray, np.ndarray]) -> np.ndarra
     return wq
 
 
-def _qr(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Householder QR via LAPACK dgeqrf + dorgqr (no extra copies)."""
-    qr, tau, _, info = lapack.dgeqrf(A)
-    if info != 0:  # pragma: no cover
-        return np.linalg.qr(A)
-    R = np.triu(qr)
-    Q, _, info = lapack.dorgqr(qr, tau)
-    if info != 0:  # pragma: no cover
-        return np.linalg.qr(A)
-    return Q, R
-
-
 def _power_step(A: np.ndarray, log_scale: float, T: _Graded, v: np.ndarray, iters: int,
                 acc: np.ndarray | None = None, acc_scale: float = 0.0) -> tuple[float, np.ndarray]:
     """Warm-started power iterations on P = exp(log_scale) A [exp(acc_scale) acc] T

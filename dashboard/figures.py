@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import plotly.graph_objects as go
+import plotly.io as pio
 
 # Okabe & Ito (2008) colour-blind-safe palette, black moved last.
 PALETTE: tuple[str, ...] = (
@@ -46,6 +47,30 @@ LEGEND_BELOW = dict(orientation="h", yref="container", y=0.0, yanchor="bottom", 
                     maxheight=LEGEND_MAX_HEIGHT, title=dict(side="top left"))
 # plotly's own default sizes (px) for fonts that do not inherit layout.font.
 PLOTLY_HOVER_FONT = 13
+
+
+# The project's plotly template: plotly's default template ("plotly", a blue-grey plot area)
+# replaced by a plain one on the page's own background. Written for the light theme; the
+# browser side (dashboard/chart.js) recolours text and grid lines to the page's text colour,
+# so the dark theme reads too. Registered as the default, so every figure carries it.
+TEXT_COLOR = "#31333F"
+GRID_COLOR = "rgba(49,51,63,0.16)"
+_AXIS = dict(gridcolor=GRID_COLOR, zerolinecolor=GRID_COLOR, linecolor=GRID_COLOR, tickcolor=GRID_COLOR,
+             tickfont=dict(size=BASE_FONT_SIZE - 2), title=dict(standoff=10), automargin=True)
+TEMPLATE = go.layout.Template(layout=dict(
+    font=dict(family=FONT_FAMILY, size=BASE_FONT_SIZE, color=TEXT_COLOR),
+    title=dict(font=dict(size=BASE_FONT_SIZE + 1, weight="bold")),
+    colorway=list(PALETTE),
+    paper_bgcolor="rgba(0,0,0,0)",
+    plot_bgcolor="rgba(0,0,0,0)",
+    colorscale=dict(sequential=SEQUENTIAL, sequentialminus=SEQUENTIAL, diverging=DIVERGING),
+    xaxis=_AXIS,
+    yaxis=_AXIS,
+    hoverlabel=dict(bgcolor="white", font=dict(family=FONT_FAMILY)),
+    legend=dict(bgcolor="rgba(0,0,0,0)"),
+))
+pio.templates["gsl"] = TEMPLATE
+pio.templates.default = "gsl"
 
 
 def color(i: int) -> str:
@@ -217,15 +242,15 @@ def scale_fonts(fig: go.Figure, scale: float) -> go.Figure:
 
 
 def plot_config(export_format: str = "png", filename: str = "gradient-scaling-lab") -> dict:
-    """plotly ``config`` for ``st.plotly_chart``: the modebar's camera button exports
+    """plotly ``config`` for a chart (``ui.show``): the modebar's camera button exports
     SVG, or PNG at 2x scale (for slides). Export happens in the browser, so no
     server-side image library is needed.
 
     The toolbar is kept short (export, zoom, pan, reset) and shows on hover only; it
     sits in the figure's top margin (:data:`TOP_MARGIN`), above the plotting area, so it
     does not cover data, legend or title. On narrow screens (phones, <= 640 px) the
-    global stylesheet hides it (``dashboard/base.css``); the chart's own full-screen
-    button stays."""
+    global stylesheet hides it (``dashboard/base.css``). ``dashboard/chart.js`` adds a
+    full-screen button to the toolbar (for projectors)."""
     if export_format not in EXPORT_FORMATS:
         export_format = "png"
     return {

@@ -7,9 +7,15 @@ that may under- or overflow, so a NaN or inf is never printed as if it were a nu
 
 from __future__ import annotations
 
+import filecmp
+import functools
 import math
+import os
+import shutil
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 # pandas at import time, on purpose: app.py imports this module in the server's first run, so
 # pandas is whole before sessions run in parallel. plotly's validators import pandas lazily, and a
@@ -17,7 +23,9 @@ from contextlib import contextmanager
 # ("partially initialized module 'pandas' has no attribute 'Series'": the load test and a
 # browser test each caught it once). Pages themselves are imported through registry.import_page.
 import pandas as pd
+import plotly
 import plotly.graph_objects as go
+import plotly.io as pio
 import streamlit as st
 
 from dashboard import figures
@@ -46,15 +54,80 @@ def cache_figures(max_entries: int | None = None):
     return st.cache_resource(show_spinner=False, max_entries=max_entries)
 
 
+# ---------------------------------------------------------------------------
+# Charts: drawn in place
+# ---------------------------------------------------------------------------
+# st.plotly_chart gives a chart a new element id whenever its figure changes, so the browser
+# discards the chart and draws the new figure from nothing: with 2-4 charts per panel that was
+# most of a slider move (issue 12). ``show`` mounts a small components-v2 element instead
+# (dashboard/chart.js): under a stable key the same <div> stays on the page and Plotly.react
+# updates what changed. Its plotly.js is the installed plotly package's own copy, served by the
+# dashboard itself from dashboard/static/ (``server.enableStaticServing``).
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+PLOTLY_JS = STATIC_DIR / "plotly.min.js"
+_CHART_JS = (Path(__file__).resolve().parent / "chart.js").read_text(encoding="utf-8")
+_chart = st.components.v2.component("gsl_chart", js=_CHART_JS, isolate_styles=False)
+# Figure JSON by figure object and font scale: cached figures (cache_figures) are shared and
+# never mutated, so each is serialised once per scale, not on every run that shows it.
+_SPECS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+@functools.lru_cache(maxsize=1)
+def plotly_js_url() -> str | None:
+    """URL of plotly.min.js served by this dashboard, or None when it cannot be served.
+
+    Copies the installed plotly package's ``package_data/plotly.min.js`` to
+    ``dashboard/static/`` (once per process, only when missing or different; the copy is
+    not in git). None when static serving is off or the folder is not writable: :func:`show`
+    then falls back to ``st.plotly_chart``.
+    """
+    from streamlit import config
+
+    if not config.get_option("server.enableStaticServing"):
+        return None
+    src = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+    try:
+        if not (PLOTLY_JS.is_file() and filecmp.cmp(src, PLOTLY_JS, shallow=False)):
+            STATIC_DIR.mkdir(exist_ok=True)
+            tmp = PLOTLY_JS.with_name(f".plotly.min.js.{os.getpid()}.tmp")
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, PLOTLY_JS)
+    except OSError:
+        return None
+    base = str(config.get_option("server.baseUrlPath") or "").strip("/")
+    return ("/" + base if base else "") + f"/app/static/plotly.min.js?v={plotly.__version__}"
+
+
+def figure_spec(fig: go.Figure, scale: float = 1.0) -> str:
+    """The JSON a chart is drawn from: ``fig`` with lecture-mode fonts (:func:`figures.scale_fonts`)."""
+    try:
+        by_scale = _SPECS.setdefault(fig, {})
+    except TypeError:  # not weak-referenceable: no memo
+        by_scale = {}
+    spec = by_scale.get(scale)
+    if spec is None:
+        spec = by_scale[scale] = pio.to_json(figures.scale_fonts(fig, scale), validate=False)
+    return spec
+
+
 def show(fig: go.Figure, *, key: str | None = None, where=st) -> None:
-    """Display a plotly figure with lecture-mode fonts and the chosen export format."""
+    """Display a plotly figure with lecture-mode fonts and the chosen export format.
+
+    With a ``key`` the chart keeps its place in the browser from run to run and is redrawn in
+    place (see the note above); without one it is drawn anew whenever the figure changes.
+    """
     fmt = st.session_state.get(EXPORT_KEY, "png")
-    where.plotly_chart(
-        figures.scale_fonts(fig, font_scale()),
-        key=key,
-        config=figures.plot_config(fmt),
-        theme="streamlit",
-    )
+    config = figures.plot_config(fmt)
+    src = plotly_js_url()
+    if src is None:
+        where.plotly_chart(figures.scale_fonts(fig, font_scale()), key=key, config=config, theme="streamlit")
+        return
+    data = {"spec": figure_spec(fig, font_scale()), "config": config, "src": src}
+    if where is st:
+        _chart(key=key, data=data)
+    else:
+        with where:
+            _chart(key=key, data=data)
 
 
 @contextmanager

@@ -81,6 +81,26 @@ def run_page(module: str, query: dict | None = None, timeout: float = 120):
     return at
 
 
+def shown_figures(at) -> list[dict]:
+    """The figures an AppTest run displayed (``ui.show``: the gsl_chart component, or
+    ``st.plotly_chart`` where static serving is off), as parsed plotly JSON, in page order."""
+    import json
+
+    def walk(node):
+        yield node
+        for child in getattr(node, "children", {}).values():
+            yield from walk(child)
+
+    out: list[dict] = []
+    for node in walk(at._tree):
+        kind, proto = getattr(node, "type", ""), getattr(node, "proto", None)
+        if kind == "plotly_chart":
+            out.append(json.loads(proto.spec))
+        elif kind == "bidi_component" and proto.component_name == "gsl_chart":
+            out.append(json.loads(json.loads(proto.json)["spec"]))
+    return out
+
+
 def shown_text(at) -> str:
     """All markdown, captions, plain text (URL notices), metrics, alerts and LaTeX an
     AppTest run displayed, as one string."""
@@ -276,7 +296,7 @@ def wait_for_app(pg, timeout: float = 120_000) -> None:
     )
     # Let every plotly chart finish drawing (its SVG exists) before screenshots.
     pg.wait_for_function(
-        """() => Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]'))
+        """() => Array.from(document.querySelectorAll('[data-testid="gslChart"]'))
                  .every(el => el.querySelector('.main-svg') !== null)""",
         timeout=timeout,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import metric, page_app, run_page, shown_text
+from conftest import metric, page_app, run_page, shown_figures, shown_text
 
 
 def test_attention_page_defaults_and_causal():
@@ -68,7 +68,7 @@ def test_attention_page_trained_encdec_cross_attention_and_bad_url_values():
 
 def test_attention_step_bar_is_in_the_url_and_only_builds_the_chosen_step():
     at = run_page("attention", {"at_step": "5. context"})
-    charts = at.get("plotly_chart")
+    charts = shown_figures(at)
     # the chosen step's figure and the entropy bars only (st.tabs would have built all seven)
     assert len(charts) == 2
 
@@ -93,6 +93,6 @@ def test_positional_page_no_verdict_rests_on_nan():
 
 def test_positional_view_bar_builds_only_the_chosen_view():
     at = run_page("positional_encodings", {"pe_view": "Similarity vs distance"})
-    assert len(at.get("plotly_chart")) == 1
+    assert len(shown_figures(at)) == 1
     at.segmented_control(key="pe_view").set_value("Similarity matrices").run()
-    assert not at.exception and len(at.get("plotly_chart")) == 2
+    assert not at.exception and len(shown_figures(at)) == 2

@@ -62,7 +62,7 @@ CHECK_JS = r"""
   const overlap = (a, b) => a && b && a.width > 0 && b.width > 0 &&
     Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1 &&
     Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1;
-  document.querySelectorAll('[data-testid="stPlotlyChart"]').forEach((chart, i) => {
+  document.querySelectorAll('[data-testid="gslChart"]').forEach((chart, i) => {
     if (!visible(chart)) return;
     const title = chart.querySelector(".gtitle");
     const name = title ? `"${text(title)}"` : `#${i + 1}`;
@@ -86,8 +86,8 @@ CHECK_JS = r"""
     // The plot comes before the controls that drive it.
     document.querySelectorAll('[data-testid="stHorizontalBlock"]').forEach((row) => {
       const cols = Array.from(row.children).filter((c) => c.matches('[data-testid="stColumn"]') && visible(c));
-      const plots = cols.filter((c) => c.querySelector('[data-testid="stPlotlyChart"]'));
-      const controls = cols.filter((c) => !c.querySelector('[data-testid="stPlotlyChart"]') &&
+      const plots = cols.filter((c) => c.querySelector('[data-testid="gslChart"]'));
+      const controls = cols.filter((c) => !c.querySelector('[data-testid="gslChart"]') &&
         c.querySelector('input, [role="slider"], [data-testid="stButtonGroup"], [data-baseweb="select"]'));
       if (!plots.length || !controls.length) return;
       const firstPlot = Math.min(...plots.map((c) => c.getBoundingClientRect().top));
@@ -118,9 +118,9 @@ SIZES_JS = r"""
     "body text": size('[data-testid="stMain"] [data-testid="stMarkdownContainer"] > p'),
     "metric value": deepest('[data-testid="stMetricValue"]'),
     "KaTeX formula": size('[data-testid="stMain"] .katex'),
-    "axis title": size('[data-testid="stPlotlyChart"] .xtitle'),
-    "tick label": size('[data-testid="stPlotlyChart"] .xtick text'),
-    "legend entry": size('[data-testid="stPlotlyChart"] .legendtext'),
+    "axis title": size('[data-testid="gslChart"] .xtitle'),
+    "tick label": size('[data-testid="gslChart"] .xtick text'),
+    "legend entry": size('[data-testid="gslChart"] .legendtext'),
     "table text": deepest('[data-testid="stMain"] [data-testid="stTable"] td'),
   };
 }
@@ -142,7 +142,7 @@ def _settle(pg, width: int) -> None:
                                  return m ? m.scrollHeight : 1000; }""")
     pg.set_viewport_size({"width": width, "height": max(1000, min(int(tall) + 40, 12_000))})
     pg.wait_for_function(
-        """() => Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]')).every((c) => {
+        """() => Array.from(document.querySelectorAll('[data-testid="gslChart"]')).every((c) => {
               const svg = c.querySelector('.main-svg');
               const r = c.getBoundingClientRect();
               if (r.width === 0 || r.height === 0 || c.offsetParent === null) return true;  // hidden

@@ -10,6 +10,9 @@ would (keyboard on a slider), wait until the page has settled, then check
   on the widget was updated;
 * at least one other element with content (a figure, or text) is as it was: the same snapshot
   and, for a panel-only move, no mutation inside it at all;
+* a figure that changed was redrawn in place: its plotly element is the one that was there
+  before (``ui.show`` keeps charts under their key and updates them with Plotly.react), not a
+  new chart drawn from nothing;
 * the server ran a fragment rerun, not a full rerun, for a widget whose move table entry has
   ``scope="fragment"`` (read from the script-run timing log; see dashboard/runtime.py).
 
@@ -45,6 +48,8 @@ SNAPSHOT_JS = """
             key: (Array.from(e.classList).find(c => c.startsWith('st-key-')) || '').slice(7)};
   };
   window.__gslEls = els;
+  window.__gslPlotNodes = Array.from(main.querySelectorAll('.js-plotly-plot'))
+      .map(p => [p, JSON.stringify(p.data || [])]);
   window.__gslTouched = new Set();
   if (window.__gslObs) window.__gslObs.disconnect();
   els.forEach((e, i) => { e.__gslIdx = i; });
@@ -57,6 +62,15 @@ SNAPSHOT_JS = """
   });
   window.__gslObs.observe(main, {subtree: true, childList: true, attributes: true, characterData: true});
   return els.map(snap);
+}
+"""
+
+# Plotly elements from the snapshot: [redrawn in place with other data, no longer on the page].
+PLOTS_AFTER_JS = """
+() => {
+  const nodes = window.__gslPlotNodes;
+  return [nodes.filter(([p, d]) => document.contains(p) && JSON.stringify(p.data || []) !== d).length,
+          nodes.filter(([p]) => !document.contains(p)).length];
 }
 """
 
@@ -99,6 +113,7 @@ def test_main_widget_updates_its_panel_only(server, browser, url_path):
         before = pg.evaluate(SNAPSHOT_JS)
         bb.do_move(pg, move, 0)
         rec = bb.wait_settled(pg, expect_run=not move.training)
+        in_place, gone = pg.evaluate(PLOTS_AFTER_JS)
         after = pg.evaluate(AFTER_JS)
         t0 = rec["epoch0"] / 1000
         runs = server.runs_between(t0 - 0.05, t0 + (rec["ms"] or 5000) / 1000 + 0.5)
@@ -123,6 +138,9 @@ def test_main_widget_updates_its_panel_only(server, browser, url_path):
         assert not full, f"{url_path}: moving {move.label} (a training setting) reran the whole page"
         return
     assert changed, f"{url_path}: moving {move.label} changed nothing outside the widget"
+    if any(a["plots"] != b["plots"] for b, a in others if b["hasPlot"]):
+        assert in_place, (f"{url_path}: moving {move.label} changed a figure, but no chart was updated in place "
+                          f"({gone} chart(s) replaced)")
     assert untouched, f"{url_path}: moving {move.label} touched every other element of the page"
     assert runs, f"{url_path}: no script run recorded after moving {move.label}"
     if move.scope == "fragment":

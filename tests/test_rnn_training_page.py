@@ -100,5 +100,5 @@ def test_browser_tiny_training_run_live_and_done(streamlit_server, page):
     page.wait_for_selector("text=ended: finished", timeout=300_000)
     wait_for_app(page)
     assert page.locator('[data-testid="stException"]').count() == 0
-    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 6  # loss, 2 heatmaps, profile, spectra, clip
+    assert page.locator('[data-testid="gslChart"]').count() >= 6  # loss, 2 heatmaps, profile, spectra, clip
     screenshot(page, "gradients_through_time_done")

@@ -1,0 +1,95 @@
+// One plotly chart, updated in place (Streamlit components v2; see dashboard/ui.py:show).
+//
+// st.plotly_chart gives a chart a new element id whenever its figure changes, so the browser
+// throws the old chart away and draws the new one from nothing (about 2,400 DOM changes per
+// chart, most of a slider move on a 2-core laptop). Here the chart keeps its key, the same
+// <div> stays on the page, and Plotly.react updates only what changed.
+//
+// data = {spec: figure JSON string, config: plotly config, src: URL of plotly.min.js}
+// plotly.min.js is the copy of the installed plotly package that the server serves from
+// dashboard/static/ (same origin: nothing is fetched from other hosts).
+let loading = null;
+
+function plotly(src) {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!loading) {
+    loading = new Promise((resolve, reject) => {
+      const s = document.createElement("script");
+      s.src = src;
+      s.onload = () => resolve(window.Plotly);
+      s.onerror = () => { loading = null; reject(new Error("cannot load " + src)); };
+      document.head.appendChild(s);
+    });
+  }
+  return loading;
+}
+
+// The figure's template is written for a light page; on the page's own colours (the dark
+// theme too) text takes the page's text colour and grid lines a faint version of it.
+function themed(layout, host) {
+  const fg = getComputedStyle(host).color;
+  const rgb = (fg.match(/[\d.]+/g) || []).slice(0, 3);
+  const t = layout.template && layout.template.layout;
+  if (!t || rgb.length < 3) return layout;
+  const faint = `rgba(${rgb.join(",")},0.16)`;
+  t.font = Object.assign({}, t.font, {color: fg});
+  for (const ax of ["xaxis", "yaxis"]) {
+    t[ax] = Object.assign({}, t[ax], {gridcolor: faint, zerolinecolor: faint, linecolor: faint, tickcolor: faint});
+  }
+  const dark = (0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]) / 255 > 0.5;
+  if (dark) t.hoverlabel = Object.assign({}, t.hoverlabel, {bgcolor: "#262730", bordercolor: faint});
+  return layout;
+}
+
+// Full screen for projectors: the chart's box fills the screen and the plot its height.
+const FULLSCREEN = {
+  name: "fullscreen",
+  title: "Full screen",
+  icon: {width: 24, height: 24, path: "M4 4h6v2H6v4H4zm10 0h6v6h-2V6h-4zM4 14h2v4h4v2H4zm14 0h2v6h-6v-2h4z"},
+  click: (gd) => {
+    const box = gd.parentElement;
+    if (document.fullscreenElement) { document.exitFullscreen(); return; }
+    if (!box.requestFullscreen) return;
+    const height = gd.layout.height;
+    const app = document.querySelector('[data-testid="stApp"]') || document.body;
+    box.style.background = getComputedStyle(app).backgroundColor;
+    box.requestFullscreen().then(() => window.Plotly.relayout(gd, {height: window.innerHeight}));
+    box.addEventListener("fullscreenchange", function back() {
+      if (document.fullscreenElement) return;
+      box.removeEventListener("fullscreenchange", back);
+      box.style.background = "";
+      window.Plotly.relayout(gd, {height});
+    });
+  },
+};
+
+export default function ({parentElement, data}) {
+  let box = parentElement.querySelector(":scope > .gsl-chart-box");
+  if (!box) {
+    box = document.createElement("div");
+    box.className = "gsl-chart-box";
+    const gd = document.createElement("div");
+    gd.className = "gsl-chart";
+    gd.setAttribute("data-testid", "gslChart");
+    box.appendChild(gd);
+    parentElement.appendChild(box);
+  }
+  const gd = box.firstChild;
+  if (gd.__gslSpec === data.spec) return undefined;  // same figure: nothing to do
+  gd.__gslSpec = data.spec;
+  const fig = JSON.parse(data.spec);
+  const layout = fig.layout || {};
+  // Reserve the chart's height before plotly arrives, so the page does not jump.
+  if (!gd.classList.contains("js-plotly-plot")) gd.style.minHeight = (layout.height || 450) + "px";
+  const config = Object.assign({}, data.config);
+  config.modeBarButtonsToAdd = [FULLSCREEN].concat(config.modeBarButtonsToAdd || []);
+  if (data.alt) gd.setAttribute("aria-label", data.alt);
+  plotly(data.src).then((Plotly) => {
+    if (gd.__gslSpec !== data.spec) return undefined;  // a newer figure arrived meanwhile
+    return Plotly.react(gd, fig.data || [], themed(layout, parentElement), config);
+  }).then(() => { gd.style.minHeight = ""; }).catch((err) => {
+    gd.textContent = "The chart could not be drawn: " + err.message;
+  });
+  // Called when the chart leaves the page (not on updates): free plotly's listeners.
+  return () => { if (window.Plotly) window.Plotly.purge(gd); };
+}

@@ -53,12 +53,12 @@ const FULLSCREEN = {
     const height = gd.layout.height;
     const app = document.querySelector('[data-testid="stApp"]') || document.body;
     box.style.background = getComputedStyle(app).backgroundColor;
-    box.requestFullscreen().then(() => window.Plotly.relayout(gd, {height: window.innerHeight}));
+    box.requestFullscreen().then(() => window.Plotly.relayout(gd, {height: window.innerHeight, width: window.innerWidth}));
     box.addEventListener("fullscreenchange", function back() {
       if (document.fullscreenElement) return;
       box.removeEventListener("fullscreenchange", back);
       box.style.background = "";
-      window.Plotly.relayout(gd, {height});
+      window.Plotly.relayout(gd, {height, width: null}).then(() => window.Plotly.Plots.resize(gd));
     });
   },
 };

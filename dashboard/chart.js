@@ -83,7 +83,6 @@ export default function ({parentElement, data}) {
   if (!gd.classList.contains("js-plotly-plot")) gd.style.minHeight = (layout.height || 450) + "px";
   const config = Object.assign({}, data.config);
   config.modeBarButtonsToAdd = [FULLSCREEN].concat(config.modeBarButtonsToAdd || []);
-  if (data.alt) gd.setAttribute("aria-label", data.alt);
   plotly(data.src).then((Plotly) => {
     if (gd.__gslSpec !== data.spec) return undefined;  // a newer figure arrived meanwhile
     return Plotly.react(gd, fig.data || [], themed(layout, parentElement), config);

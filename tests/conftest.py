@@ -81,18 +81,20 @@ def run_page(module: str, query: dict | None = None, timeout: float = 120):
     return at
 
 
+def walk_tree(node):
+    """Every node of an AppTest element tree (``at._tree``), depth first, in page order."""
+    yield node
+    for child in getattr(node, "children", {}).values():
+        yield from walk_tree(child)
+
+
 def shown_figures(at) -> list[dict]:
     """The figures an AppTest run displayed (``ui.show``: the gsl_chart component, or
     ``st.plotly_chart`` where static serving is off), as parsed plotly JSON, in page order."""
     import json
 
-    def walk(node):
-        yield node
-        for child in getattr(node, "children", {}).values():
-            yield from walk(child)
-
     out: list[dict] = []
-    for node in walk(at._tree):
+    for node in walk_tree(at._tree):
         kind, proto = getattr(node, "type", ""), getattr(node, "proto", None)
         if kind == "plotly_chart":
             out.append(json.loads(proto.spec))

@@ -19,7 +19,7 @@ import inspect
 import re
 
 import pytest
-from conftest import page_app
+from conftest import page_app, walk_tree
 
 from dashboard import registry
 
@@ -62,16 +62,10 @@ def _strings(proto) -> list[tuple[str, str]]:
     return out
 
 
-def _walk(node):
-    yield node
-    for child in getattr(node, "children", {}).values():
-        yield from _walk(child)
-
-
 def _injections(at) -> list[str]:
     """Markdown-rendered texts that carry a link/image to example.com, or raw HTML."""
     found: list[str] = []
-    for node in _walk(at._tree):
+    for node in walk_tree(at._tree):
         kind = getattr(node, "type", "")
         if kind in _PLAIN_TYPES:
             continue

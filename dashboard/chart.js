@@ -63,6 +63,28 @@ const FULLSCREEN = {
   },
 };
 
+// Margins that only grow. With automargin (the project template's axes, colour bars, legends
+// below the plot) plotly draws a figure, measures its labels and, when they need more room
+// than the margins it drew with, draws the whole figure a second time. When labels change on
+// every update (a new word's tokens, a new range of log-scale ticks) that second pass was a
+// third of an update. So each chart starts an update from the margins its last drawing
+// settled on (at least the figure's own), and redraws only when the new labels need more.
+// A figure whose own margins change (another layout) starts afresh.
+function stickyMargins(gd, layout) {
+  const own = JSON.stringify(layout.margin || {});
+  const last = gd.__gslMargins;
+  if (!last || last.own !== own) return layout;
+  const margin = Object.assign({}, layout.margin);
+  for (const side of ["l", "r", "t", "b"]) margin[side] = Math.max(margin[side] || 0, last[side]);
+  return Object.assign({}, layout, {margin});
+}
+
+function rememberMargins(gd, layout) {
+  const size = gd._fullLayout && gd._fullLayout._size;
+  if (!size) return;
+  gd.__gslMargins = {own: JSON.stringify(layout.margin || {}), l: size.l, r: size.r, t: size.t, b: size.b};
+}
+
 export default function ({parentElement, data}) {
   let box = parentElement.querySelector(":scope > .gsl-chart-box");
   if (!box) {
@@ -85,7 +107,8 @@ export default function ({parentElement, data}) {
   config.modeBarButtonsToAdd = [FULLSCREEN].concat(config.modeBarButtonsToAdd || []);
   plotly(data.src).then((Plotly) => {
     if (gd.__gslSpec !== data.spec) return undefined;  // a newer figure arrived meanwhile
-    return Plotly.react(gd, fig.data || [], themed(layout, parentElement), config);
+    return Plotly.react(gd, fig.data || [], themed(stickyMargins(gd, layout), parentElement), config)
+      .then(() => rememberMargins(gd, layout));
   }).then(() => { gd.style.minHeight = ""; }).catch((err) => {
     gd.textContent = "The chart could not be drawn: " + err.message;
   });

@@ -18,6 +18,16 @@ Architecture (input 3 x S x S, S = ``image_size``, divisible by 8)::
     pool:            attention pooling (Radford et al. 2021, the ResNet CLIP's ``AttentionPool2d``):
                      the mean token, with a learned positional embedding, attends over the
                      (S/8)^2 tokens and is projected to ``output_dim``.
+    symmetry (views = |G| > 1, inference): E_G(x) = 1/|G| sum_{g in G} E(g x), with G the
+                     rotations by multiples of 90 degrees (C4, views = 4) or those and their
+                     mirror images (the dihedral group D4, views = 8); see :func:`dihedral_views`.
+
+Why the symmetry average: a scene's count, colour and shape do not change when the image is
+rotated by 90 degrees or mirrored (the training renderer draws every rotation and both fish
+directions), so the average over G is a tower that is exactly invariant to them; it reads
+small, blurred shapes better than one view (issue 16: held-out shape 96.8 % with one view,
+97.8 % with eight, same weights). Training uses one view (``views=1``); the shipped config
+names the views used at inference (``"views"`` in its ``gsl_vision`` entry).
 """
 
 from __future__ import annotations
@@ -27,6 +37,19 @@ from torch import nn
 
 #: Default channel widths of the four stages.
 WIDTHS: tuple[int, int, int, int] = (24, 48, 96, 128)
+#: Allowed sizes of the symmetry average: no average, C4, D4.
+VIEWS: tuple[int, ...] = (1, 4, 8)
+
+
+def dihedral_views(x: torch.Tensor, views: int = 8) -> list[torch.Tensor]:
+    """g x for the first ``views`` elements g of D4, for a batch x (n, C, H, W) with H = W: the
+    rotations by 0, 90, 180, 270 degrees (``torch.rot90`` over (H, W)), then their left-right
+    mirror images; so 1 is the identity alone, 4 the group C4 and 8 the group D4.
+    Raises ValueError unless ``views`` is in :data:`VIEWS`."""
+    if views not in VIEWS:
+        raise ValueError(f"views must be one of {VIEWS}, got {views}")
+    rot = [x] + [torch.rot90(x, k, dims=(2, 3)) for k in (1, 2, 3)]
+    return (rot + [torch.flip(r, dims=(3,)) for r in rot])[:views]
 
 
 def _conv_bn_relu(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
@@ -43,9 +66,11 @@ class ConvTower(nn.Module):
     widths : channels of the four stages.
     output_dim : the CLIP embedding size (the text tower's projection size).
     heads : heads of the attention pooling (``widths[-1]`` must be divisible by it).
+    views : size of the symmetry average (see the module docstring); 1 for training.
     """
 
-    def __init__(self, image_size: int = 64, widths: tuple[int, ...] = WIDTHS, output_dim: int = 96, heads: int = 4):
+    def __init__(self, image_size: int = 64, widths: tuple[int, ...] = WIDTHS, output_dim: int = 96, heads: int = 4,
+                 views: int = 1):
         super().__init__()
         from open_clip.modified_resnet import AttentionPool2d
 
@@ -53,6 +78,9 @@ class ConvTower(nn.Module):
             raise ValueError(f"image_size must be a multiple of 8, got {image_size}")
         if len(widths) != 4:
             raise ValueError(f"widths must have 4 entries, got {widths}")
+        if views not in VIEWS:
+            raise ValueError(f"views must be one of {VIEWS}, got {views}")
+        self.views = int(views)
         a, b, c, d = (int(w) for w in widths)
         self.image_size = (image_size, image_size)
         self.output_dim = output_dim
@@ -64,20 +92,31 @@ class ConvTower(nn.Module):
         ])
         self.attnpool = AttentionPool2d(image_size // 8, d, heads, output_dim)
 
+    def _average(self, f: torch.Tensor, n: int) -> torch.Tensor:
+        """Rows [v*n, (v+1)*n) of f are view v of the n images: their mean over v."""
+        return f.view(self.views, n, -1).mean(dim=0) if self.views > 1 else f
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """E_G(x), (n, output_dim): all views in one batch."""
+        n = x.shape[0]
+        h = torch.cat(dihedral_views(x, self.views)) if self.views > 1 else x
         for stage in self.stages:
-            x = stage(x)
-        return self.attnpool(x)
+            h = stage(h)
+        return self._average(self.attnpool(h), n)
 
     def forward_intermediates(self, x: torch.Tensor, output_fmt: str = "NLC", **_: object) -> dict:
         """``{"image_features": (n, output_dim), "image_intermediates": [stage outputs]}``; the
-        intermediates are (n, H*W, C) tokens for ``output_fmt="NLC"`` (as open_clip's ViT gives
+        features are E_G(x) as :meth:`forward` gives them, the intermediates those of the
+        identity view, (n, H*W, C) tokens for ``output_fmt="NLC"`` (as open_clip's ViT gives
         them), else (n, C, H, W)."""
+        n = x.shape[0]
+        h = torch.cat(dihedral_views(x, self.views)) if self.views > 1 else x
         feats = []
         for stage in self.stages:
-            x = stage(x)
-            feats.append(x.flatten(2).transpose(1, 2) if output_fmt == "NLC" else x)
-        return {"image_features": self.attnpool(x), "image_intermediates": feats}
+            h = stage(h)
+            own = h[:n]
+            feats.append(own.flatten(2).transpose(1, 2) if output_fmt == "NLC" else own)
+        return {"image_features": self._average(self.attnpool(h), n), "image_intermediates": feats}
 
     def lock(self, **_: object) -> None:  # open_clip API: freeze the tower
         for p in self.parameters():
@@ -89,9 +128,10 @@ class ConvTower(nn.Module):
 
 def build(spec: dict, output_dim: int) -> ConvTower:
     """The tower described by a config's ``"gsl_vision"`` entry, e.g.
-    ``{"type": "conv", "image_size": 64, "widths": [24, 48, 96, 128], "heads": 4}``."""
+    ``{"type": "conv", "image_size": 64, "widths": [24, 48, 96, 128], "heads": 4, "views": 8}``
+    (``views`` defaults to 1)."""
     kind = spec.get("type", "conv")
     if kind != "conv":
         raise ValueError(f"unknown gsl_vision type {kind!r}; known: 'conv'")
     return ConvTower(int(spec.get("image_size", 64)), tuple(spec.get("widths", WIDTHS)), output_dim,
-                     int(spec.get("heads", 4)))
+                     int(spec.get("heads", 4)), int(spec.get("views", 1)))

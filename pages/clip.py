@@ -39,8 +39,10 @@ TOOLS = {"freedraw": "pen", "circle": "circle", "rect": "rectangle", "polygon": 
 CANVAS_PX = 256
 EVAL_SETS = {"classic": "first renderer (engine.scenes.draw_scene_classic)",
              "training": "wide renderer (issue 16: sizes 8-90 %, outlines, sketches, any rotation)",
+             "more": "wide renderer, a further draw of held-out scenes (another seed)",
              "second": "second renderer (scenes_alt, never trained on)"}
-SHORT = {"classic": "first renderer", "training": "wide renderer", "second": "second renderer"}
+SHORT = {"classic": "first renderer", "training": "wide renderer", "more": "wide renderer (further draw)",
+         "second": "second renderer"}
 
 
 # ---------------------------------------------------------------------------
@@ -370,6 +372,8 @@ def _knows_panel() -> None:
     cols = st.columns(3)
     train_t = {"colour": 0.99, "shape": 0.98, "count": 0.95}
     targets = {domain: train_t, "second": {"colour": 0.97, "shape": 0.95, "count": 0.90}}
+    if domain == "training":
+        targets["more"] = train_t
     rows = []
     for key, label in EVAL_SETS.items():
         if key not in rend:
@@ -387,7 +391,12 @@ def _knows_panel() -> None:
                         "table below has the other renderers.")
     if rows:
         ui.table(pd.DataFrame(rows))
-    st.caption(f"Zero-shot, 96-way softmax over the captions '<count> <colour> <shape>'. {ev['params'] / 1e6:.1f} M "
+    views = int(ev.get("views", 1))
+    sym = (" The image embedding is the average over the image's 4 rotations by 90°"
+           + (" and their mirror images (8 views" if views == 8 else " (4 views")
+           + "; engine/clip_tower.py: a scene's count, colour and shape do not change under them), here and in "
+           "every prediction on this page.") if views > 1 else ""
+    st.caption(f"Zero-shot, 96-way softmax over the captions '<count> <colour> <shape>'.{sym} {ev['params'] / 1e6:.1f} M "
                f"parameters, {ev['steps']} training steps, seed {ev['seed']}. The second renderer "
                "(engine/scenes_alt.py) draws the same classes by another code path (scikit-image masks, named CSS "
                "shades, rounded squares, a finned fish, graph paper, marker strokes) and was never used in training.")

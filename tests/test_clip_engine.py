@@ -467,3 +467,66 @@ def test_broken_eval_json_names_the_file(tmp_path, monkeypatch):
     bad.write_text("[1, 2]")
     with pytest.raises(clip.AssetError, match="expected results"):
         clip.eval_results()
+
+
+# ---------------------------------------------------------------------------- issue 16: symmetry average
+def test_dihedral_views_are_the_group():
+    """C4 and D4 as rotations and mirror images: distinct, closed under composition with a
+    rotation (the set of views of a rotated image is the set of views of the image)."""
+    from engine import clip_tower
+
+    x = torch.arange(2 * 3 * 5 * 5, dtype=torch.float32).view(2, 3, 5, 5)
+    for views in (4, 8):
+        vs = clip_tower.dihedral_views(x, views)
+        assert len(vs) == views and torch.equal(vs[0], x)
+        assert len({v.numpy().tobytes() for v in vs}) == views
+        rotated = {v.numpy().tobytes() for v in clip_tower.dihedral_views(torch.rot90(x, 1, dims=(2, 3)), views)}
+        assert rotated == {v.numpy().tobytes() for v in vs}
+    with pytest.raises(ValueError, match="views"):
+        clip_tower.dihedral_views(x, 3)
+    with pytest.raises(ValueError, match="views"):
+        clip_tower.ConvTower(views=2)
+
+
+def test_symmetric_tower_is_invariant_and_one_view_is_plain():
+    """E_G(g x) = E_G(x) for g in D4 (to float error); views=1 is the plain tower; the
+    intermediates are the identity view's, the features the average."""
+    from engine import clip_tower
+
+    torch.manual_seed(0)
+    tower = clip_tower.ConvTower(image_size=16, widths=(4, 8, 8, 8), output_dim=6, heads=2, views=8).eval()
+    plain = clip_tower.ConvTower(image_size=16, widths=(4, 8, 8, 8), output_dim=6, heads=2).eval()
+    plain.load_state_dict(tower.state_dict())
+    x = torch.randn(3, 3, 16, 16)
+    with torch.no_grad():
+        f = tower(x)
+        for g in clip_tower.dihedral_views(x, 8)[1:]:
+            assert torch.allclose(tower(g), f, atol=1e-5)
+        mean = torch.stack([plain(v) for v in clip_tower.dihedral_views(x, 8)]).mean(0)
+        assert torch.allclose(f, mean, atol=1e-6)
+        res = tower.forward_intermediates(x)
+        ref = plain.forward_intermediates(x)
+        assert torch.allclose(res["image_features"], f, atol=1e-6)
+        for a, b in zip(res["image_intermediates"], ref["image_intermediates"]):
+            assert a.shape == b.shape and torch.allclose(a, b, atol=1e-6)
+
+
+def test_shipped_model_averages_over_its_views(bundle, fish):
+    """The shipped config names the symmetry average the page and eval.json use; with the
+    trained weights one view differs from the average (the plain tower is not invariant)."""
+    import json
+
+    from engine import clip_tower
+
+    cfg = json.loads((clip.EMBEDDED_DIR / "open_clip_config.json").read_text())["gsl_vision"]
+    assert bundle.model.visual.views == cfg.get("views", 1)
+    if bundle.model.visual.views == 1:
+        return
+    plain = clip_tower.build({**cfg, "views": 1}, bundle.model.visual.output_dim).eval()
+    plain.load_state_dict(bundle.model.visual.state_dict())
+    x = bundle.preprocess(fish).unsqueeze(0)
+    with torch.no_grad():
+        f, f_rot = plain(x), plain(torch.rot90(x, 1, dims=(2, 3)))
+        assert not torch.allclose(f, f_rot, atol=1e-3)
+        views = clip_tower.dihedral_views(x, bundle.model.visual.views)
+        assert torch.allclose(bundle.model.visual(x).float(), sum(plain(v) for v in views) / len(views), atol=1e-4)

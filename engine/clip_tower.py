@@ -92,6 +92,10 @@ class ConvTower(nn.Module):
         ])
         self.attnpool = AttentionPool2d(image_size // 8, d, heads, output_dim)
 
+    def _stack(self, x: torch.Tensor) -> torch.Tensor:
+        """The ``views`` images g x of each image as one batch: rows [v*n, (v+1)*n) are view v."""
+        return torch.cat(dihedral_views(x, self.views)) if self.views > 1 else x
+
     def _average(self, f: torch.Tensor, n: int) -> torch.Tensor:
         """Rows [v*n, (v+1)*n) of f are view v of the n images: their mean over v."""
         return f.view(self.views, n, -1).mean(dim=0) if self.views > 1 else f
@@ -99,7 +103,7 @@ class ConvTower(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """E_G(x), (n, output_dim): all views in one batch."""
         n = x.shape[0]
-        h = torch.cat(dihedral_views(x, self.views)) if self.views > 1 else x
+        h = self._stack(x)
         for stage in self.stages:
             h = stage(h)
         return self._average(self.attnpool(h), n)
@@ -110,7 +114,7 @@ class ConvTower(nn.Module):
         identity view, (n, H*W, C) tokens for ``output_fmt="NLC"`` (as open_clip's ViT gives
         them), else (n, C, H, W)."""
         n = x.shape[0]
-        h = torch.cat(dihedral_views(x, self.views)) if self.views > 1 else x
+        h = self._stack(x)
         feats = []
         for stage in self.stages:
             h = stage(h)

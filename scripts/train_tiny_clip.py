@@ -20,8 +20,9 @@ run and measured but not yet shipped (own-renderer shape 98.5 % on the test draw
 
 (``eval.json`` records every phase.) Training sees one view of each scene; at inference the image
 tower averages its embedding over the ``--views`` rotations and mirror images of the image
-(``engine.clip_tower``), which ``--finalize-only`` writes into the config before it evaluates. With ``--time-budget`` the cosine schedule follows wall-clock
-progress, so the number of steps depends on the machine; ``--steps N`` alone is reproducible.
+(``engine.clip_tower``), which ``--finalize-only`` writes into the config before it evaluates.
+With ``--time-budget`` the cosine schedule follows wall-clock progress, so the number of steps
+depends on the machine; ``--steps N`` alone is reproducible.
 
 Model: open_clip's ``CLIP`` class built from ``assets/clip/tiny/open_clip_config.json``: a small
 causal text transformer over open_clip's own BPE vocabulary (so the standard ``SimpleTokenizer``

@@ -51,8 +51,10 @@ def test_training_smoke_run_is_seeded_and_loadable(tmp_path):
     ev = json.loads((tmp_path / "a" / "eval.json").read_text())
     assert ev["steps"] == 3 and ev["n_test"] == 32
     # the evaluation step: three renderers, per-class accuracy, confusion matrices, the OOD detector
-    fin = tr.main(["--finalize-only", "--out", str(tmp_path / "a"), "--eval", "24", "--alt", "8", "--ood-fit", "16"])
-    assert set(fin["renderers"]) == {"classic", "training", "second"}
+    fin = tr.main(["--finalize-only", "--out", str(tmp_path / "a"), "--eval", "24", "--alt", "8", "--ood-fit", "16",
+                    "--more", "12"])
+    assert set(fin["renderers"]) == {"classic", "training", "second", "more"}
+    assert sum(map(sum, fin["renderers"]["more"]["confusion"]["shape"])) == 12
     assert sum(map(sum, fin["renderers"]["second"]["confusion"]["shape"])) == 8
     assert set(fin["ood"]["flag_rate"]) == {"classic", "training", "second", "photos"}
     assert (tmp_path / "a" / "ood_detector.safetensors").is_file() and fin["steps"] == 3

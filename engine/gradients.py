@@ -289,9 +289,19 @@ class _Graded:
     def __init__(self, n: int):
         self.M = np.eye(n)
         self.c = np.zeros(n)
+        self._scale = None  # (exp(c - max c), max c) for apply/apply_t; reset when T changes
+
+    def _scaled(self) -> tuple[np.ndarray, float] | None:
+        """``(exp(c - cmax), cmax)``, or None when every row is exactly zero (computed once per T:
+        the sigma_max path applies the same T a few hundred times between folds)."""
+        if self._scale is None:
+            cmax = self.c.max()
+            self._scale = (np.exp(self.c - cmax), float(cmax)) if np.isfinite(cmax) else ()
+        return self._scale or None
 
     def left_multiply(self, R: np.ndarray, log_scale: float) -> None:
         """T <- exp(log_scale) R T  (row i of R T = sum_j R_ij e^{c_j} M_j)."""
+        self._scale = None
         fin = np.isfinite(self.c)
         C = self.c.max() if fin.any() else 0.0
         if fin.all() and C - self.c.min() < 600.0:
@@ -319,17 +329,17 @@ class _Graded:
 
     def apply(self, v: np.ndarray) -> tuple[np.ndarray, float]:
         """T v as (vector, log scale): T v = exp(scale) * vector."""
-        cmax = self.c.max()
-        if not np.isfinite(cmax):
+        sc = self._scaled()
+        if sc is None:
             return np.zeros_like(v), 0.0
-        return np.exp(self.c - cmax) * (self.M @ v), float(cmax)
+        return sc[0] * (self.M @ v), sc[1]
 
     def apply_t(self, y: np.ndarray) -> tuple[np.ndarray, float]:
         """T^T y as (vector, log scale)."""
-        cmax = self.c.max()
-        if not np.isfinite(cmax):
+        sc = self._scaled()
+        if sc is None:
             return np.zeros_like(y), 0.0
-        return self.M.T @ (np.exp(self.c - cmax) * y), float(cmax)
+        return self.M.T @ (sc[0] * y), sc[1]
 
     def log_singular_values(self) -> tuple[np.ndarray, np.ndarray]:
         """ln sigma_i(T), descending, and the 'resolved' mask.

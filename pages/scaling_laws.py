@@ -51,25 +51,43 @@ PRESETS = {
 # ---------------------------------------------------------------------------
 # Cached engine calls (pure: keyed by their inputs)
 # ---------------------------------------------------------------------------
+# The bootstrap resamples do not depend on the confidence level, so each fit is cached without
+# it and sc.at_level reads the intervals at the level shown (a level move refits nothing).
 @st.cache_data(show_spinner=False, max_entries=64)
+def _fit2_boot(flops, params, loss, tol, seed=0):
+    return sc.fit_isoflop(flops, params, loss, tolerance=tol, n_boot=N_BOOT, seed=seed)
+
+
 def _fit2(flops, params, loss, tol, level, seed=0):
-    return sc.fit_isoflop(flops, params, loss, tolerance=tol, n_boot=N_BOOT, level=level, seed=seed)
+    return sc.at_level(_fit2_boot(flops, params, loss, tol, seed), level)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
+def _fit3_boot(params, tokens, loss):
+    return sc.fit_parametric(params, tokens, loss, n_boot=N_BOOT3, seed=0)
+
+
 def _fit3(params, tokens, loss, level):
-    return sc.fit_parametric(params, tokens, loss, n_boot=N_BOOT3, level=level, seed=0)
+    return sc.at_level(_fit3_boot(params, tokens, loss), level)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _fit1_curves(run, params, tokens, flops, loss, level):
+def _fit1_curves_boot(run, params, tokens, flops, loss):
     curves = sc.CurveTable(run, params, tokens, flops, loss)
-    return sc.fit_envelope(curves, n_boot=N_BOOT3, level=level, seed=0)
+    return sc.fit_envelope(curves, n_boot=N_BOOT3, seed=0)
+
+
+def _fit1_curves(run, params, tokens, flops, loss, level):
+    return sc.at_level(_fit1_curves_boot(run, params, tokens, flops, loss), level)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
+def _fit1_final_boot(flops, params, loss, tol):
+    return sc.fit_best_per_budget(flops, params, loss, tolerance=tol, n_boot=N_BOOT3, seed=0)
+
+
 def _fit1_final(flops, params, loss, tol, level):
-    return sc.fit_best_per_budget(flops, params, loss, tolerance=tol, n_boot=N_BOOT3, level=level, seed=0)
+    return sc.at_level(_fit1_final_boot(flops, params, loss, tol), level)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -136,3 +136,30 @@ def test_chinchilla_bootstrap_200(chinchilla):
     assert 0.0 < iv.high - iv.low < 0.2
     lo, hi = fit.params_interval([1e24])
     assert lo[0] < fit.n_opt(1e24) < hi[0]
+
+
+@pytest.mark.parametrize("level", [0.5, 0.9, 0.95])
+def test_at_level_equals_a_fit_made_at_that_level(level):
+    """The page caches one bootstrap per data set and reads any level off it (sc.at_level):
+    the intervals must be those of a fit run at that level, for all three approaches."""
+    runs = sc.synthetic_isoflop(sc.BESIROGLU_2024, points_per_budget=7, width=1.5, noise=0.01, seed=3)
+    c = [1e18, 1e21]
+    pairs = [
+        (sc.fit_isoflop(runs.flops, runs.params, runs.loss, n_boot=300, seed=1),
+         sc.fit_isoflop(runs.flops, runs.params, runs.loss, n_boot=300, seed=1, level=level)),
+        (sc.fit_parametric(runs.params, runs.tokens, runs.loss, n_boot=20, seed=1),
+         sc.fit_parametric(runs.params, runs.tokens, runs.loss, n_boot=20, seed=1, level=level)),
+        (sc.fit_best_per_budget(runs.flops, runs.params, runs.loss, n_boot=50, seed=1),
+         sc.fit_best_per_budget(runs.flops, runs.params, runs.loss, n_boot=50, seed=1, level=level)),
+    ]
+    fields = ("exponent_low", "exponent_high", "params_low", "params_high", "tokens_low", "tokens_high")
+    for default, direct in pairs:
+        viewed = sc.at_level(default, level)
+        a, b = sc.summarise_approach("x", viewed, c[1]), sc.summarise_approach("x", direct, c[1])
+        assert all(math.isfinite(getattr(a, f)) for f in fields)
+        assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields]
+        wide = sc.summarise_approach("x", sc.at_level(default, 0.99), c[1])
+        assert wide.exponent_high - wide.exponent_low >= a.exponent_high - a.exponent_low  # wider at a higher level
+        plain = sc.summarise_approach("x", default, c[1])  # the original still reads at 0.8
+        at08 = sc.summarise_approach("x", sc.at_level(default, 0.8), c[1])
+        assert [getattr(plain, f) for f in fields] == [getattr(at08, f) for f in fields]

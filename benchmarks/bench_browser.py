@@ -10,12 +10,15 @@ For every page in ``benchmarks/browser_moves.py`` it moves each widget ``--repea
 user would (keyboard on sliders: focus the thumb, ArrowRight / ArrowLeft alternately; selects;
 typed text + Enter; clicks on segmented controls and toggles) and measures, in the page:
 
-* **browser**: from just before the key press (``performance.now()``) to the last DOM mutation
-  in the app (a MutationObserver on the whole document, the header's running indicator
-  excluded), once Streamlit's script state is ``notRunning`` and nothing has changed for a quiet
+* **browser**: from the key press or mouse press as the page receives it (the first ``keydown`` or
+  ``mousedown`` event after the move is marked, its ``performance.now()``) to the last DOM
+  mutation in the app (a MutationObserver on the whole document, counting changes inside the app
+  root ``stApp`` but not the header's running indicator nor the layers Streamlit puts outside the
+  root: a tooltip that opens where the mouse rests, seconds later, or a closing dropdown), once Streamlit's script state is ``notRunning`` and nothing has changed for a quiet
   window (400 ms; the window is not part of the figure). Plotly redraws are DOM mutations, so a
-  pending redraw is waited for. The key press itself goes over the DevTools protocol: each figure
-  includes that one round trip (a few ms).
+  pending redraw is waited for. Playwright's own lead-in is not counted: before a click it waits
+  for the element to hold still over two animation frames (50-130 ms no user waits); where no
+  event arrives the figure starts at the mark, just before the driver's call.
 * **server**: the summed duration of the Streamlit script runs (full or fragment) that started
   during the move, from a timing hook (``dashboard.runtime.install_timing``) that a generated
   ``sitecustomize`` installs in the server process; pages do not call it. ``runs`` says how many
@@ -222,7 +225,10 @@ def wait_healthy(srv: Server, timeout: float = 180) -> None:
 OBSERVER_JS = """
 () => {
   if (window.__gsl) return true;
-  const g = window.__gsl = {last: 0, count: 0, sawRunning: false, state: null, t0: 0, epoch0: Date.now()};
+  const g = window.__gsl = {last: 0, count: 0, sawRunning: false, state: null, t0: 0, epoch0: Date.now(), press: null};
+  // the user's press: the first keydown / mousedown after the mark (capture phase, before any handler)
+  const pressed = () => { if (g.t0 && g.press === null) g.press = performance.now(); };
+  for (const type of ["keydown", "mousedown"]) document.addEventListener(type, pressed, true);
   const skip = 'header, [data-testid="stStatusWidget"], [data-testid="stToolbar"], [data-testid="stDecoration"]';
   const isState = m => m.type === 'attributes' && m.attributeName && m.attributeName.startsWith('data-test-')
       && m.target.getAttribute && m.target.getAttribute('data-testid') === 'stApp';
@@ -240,7 +246,7 @@ OBSERVER_JS = """
       const m = muts[i];
       if (isState(m)) continue;
       const el = m.target.nodeType === 1 ? m.target : m.target.parentElement;
-      if (el && el.closest && el.closest(skip)) continue;
+      if (el && el.closest && (el.closest(skip) || !el.closest('[data-testid="stApp"]'))) continue;
       g.last = now; g.count++; g.lastEl = el;
       break;
     }
@@ -250,7 +256,7 @@ OBSERVER_JS = """
 """
 
 MARK_JS = """
-() => { const g = window.__gsl; g.last = 0; g.count = 0; g.sawRunning = false;
+() => { const g = window.__gsl; g.last = 0; g.count = 0; g.sawRunning = false; g.press = null;
         g.t0 = performance.now(); g.epoch0 = Date.now(); return [g.t0, g.epoch0]; }
 """
 
@@ -271,7 +277,9 @@ SETTLED_JS = """
 LAST_JS = """
 () => { const g = window.__gsl;
   const el = g.lastEl && g.lastEl.closest ? g.lastEl.closest('[data-testid]') : null;
-  return {ms: g.last > g.t0 ? g.last - g.t0 : null, count: g.count, sawRunning: g.sawRunning, epoch0: g.epoch0,
+  const from = g.press !== null && g.press < g.last ? g.press : g.t0;
+  return {ms: g.last > g.t0 ? g.last - from : null, lead: g.press !== null ? g.press - g.t0 : null,
+          count: g.count, sawRunning: g.sawRunning, epoch0: g.epoch0,
           lastTestid: el ? el.getAttribute('data-testid') : ''}; }
 """
 

@@ -529,3 +529,20 @@ def test_shipped_model_averages_over_its_views(bundle, fish):
         assert not torch.allclose(f, f_rot, atol=1e-3)
         views = clip_tower.dihedral_views(x, bundle.model.visual.views)
         assert torch.allclose(bundle.model.visual(x).float(), sum(plain(v) for v in views) / len(views), atol=1e-4)
+
+
+def test_shipped_note_agrees_with_the_shipped_figures():
+    """The page shows eval.json's note under the accuracy table: its error counts are those of the
+    confusion matrix it sits above (a stale note once said 96.8 % beside a table saying 97.8 %)."""
+    import json
+    import re
+
+    ev = json.loads((clip.EMBEDDED_DIR / "eval.json").read_text())
+    r = ev["renderers"]["training"]
+    c = np.array(r["confusion"]["shape"])
+    m = re.search(r"\((\d+) of its (\d+) shape errors on the ([\d,]+) scenes", ev["note"])
+    assert m, ev["note"]
+    assert int(m.group(1)) == c[0, 1] + c[1, 0]  # circles <-> squares
+    assert int(m.group(2)) == c.sum() - np.trace(c)
+    assert int(m.group(3).replace(",", "")) == r["n"] == c.sum()
+    assert not re.search(r"\d+(\.\d+)?\s?%\s*/", ev["note"].split("second renderer;")[-1])  # no stale percentages

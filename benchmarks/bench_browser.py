@@ -14,8 +14,9 @@ typed text + Enter; clicks on segmented controls and toggles) and measures, in t
   ``mousedown`` event after the move is marked, its ``performance.now()``) to the last DOM
   mutation in the app (a MutationObserver on the whole document, counting changes inside the app
   root ``stApp`` but not the header's running indicator nor the layers Streamlit puts outside the
-  root: a tooltip that opens where the mouse rests, seconds later, or a closing dropdown), once Streamlit's script state is ``notRunning`` and nothing has changed for a quiet
-  window (400 ms; the window is not part of the figure). Plotly redraws are DOM mutations, so a
+  root: a tooltip that opens where the mouse rests, seconds later, or a closing dropdown), once
+  Streamlit's script state is ``notRunning`` and nothing has changed for a quiet window (400 ms;
+  the window is not part of the figure). Plotly redraws are DOM mutations, so a
   pending redraw is waited for. Playwright's own lead-in is not counted: before a click it waits
   for the element to hold still over two animation frames (50-130 ms no user waits); where no
   event arrives the figure starts at the mark, just before the driver's call.
@@ -278,8 +279,7 @@ LAST_JS = """
 () => { const g = window.__gsl;
   const el = g.lastEl && g.lastEl.closest ? g.lastEl.closest('[data-testid]') : null;
   const from = g.press !== null && g.press < g.last ? g.press : g.t0;
-  return {ms: g.last > g.t0 ? g.last - from : null, lead: g.press !== null ? g.press - g.t0 : null,
-          count: g.count, sawRunning: g.sawRunning, epoch0: g.epoch0,
+  return {ms: g.last > g.t0 ? g.last - from : null, count: g.count, sawRunning: g.sawRunning, epoch0: g.epoch0,
           lastTestid: el ? el.getAttribute('data-testid') : ''}; }
 """
 

@@ -5,8 +5,8 @@
 
 Prints:
 1. held-out zero-shot accuracy (count / colour / shape, 96-way softmax) on the training renderer's
-   scenes (engine.scenes; the test draw of eval.json and, without --quick, its further draw of
-   8,000 scenes) and on the second renderer's (engine.scenes_alt, never used in training),
+   scenes (engine.scenes; the test draw of eval.json and, without --quick, its further draw,
+   ``renderers.more``: 4,000 scenes in the shipped eval.json) and on the second renderer's (engine.scenes_alt, never used in training),
    recomputed from the shipped weights, against the issue-16 targets; beside each, the same
    weights with one view instead of the shipped symmetry average (engine.clip_tower);
 2. the issue-16 probes drawn the way a new user would (Pillow, white 224 x 224 canvas): one large red

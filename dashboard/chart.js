@@ -12,6 +12,7 @@ let loading = null;
 
 function plotly(src) {
   if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!loading) loading = window.__gslPlotly || null;  // started early by ui.plotly_preload_html
   if (!loading) {
     loading = new Promise((resolve, reject) => {
       const s = document.createElement("script");
@@ -85,6 +86,68 @@ function rememberMargins(gd, layout) {
   gd.__gslMargins = {own: JSON.stringify(layout.margin || {}), l: size.l, r: size.r, t: size.t, b: size.b};
 }
 
+// Charts far from view wait. A page opens with most of its charts below the fold (the
+// translation page: 5 charts over 6,600 px, one of them on the first screen), and a widget
+// often feeds charts the user cannot see from it. Drawing those at once was most of opening a
+// page and of some moves (a heatmap is 50-120 ms of the browser's main thread). So a chart is
+// drawn, or updated, when it comes within one screen of the visible part of its scrolling box
+// (the way dashboards such as Grafana load panels); off-screen it keeps its reserved height and
+// the newest figure it was sent. A chart in a closed tab or expander waits until it is shown.
+// Printing draws every chart first; window.gslDrawAll() does so on demand (and tests use it).
+// (On window: one set for the page however often this module is evaluated.)
+const lazy = window.__gslLazy || (window.__gslLazy = {
+  observers: new Map(),  // scrolling box (null: the window) -> IntersectionObserver
+  waiting: new Set(),    // charts holding a figure not drawn yet
+});
+const {observers, waiting} = lazy;
+
+function scrollBox(el) {
+  for (let e = el.parentElement; e && e !== document.body; e = e.parentElement) {
+    if (/(auto|scroll)/.test(getComputedStyle(e).overflowY)) return e;
+  }
+  return null;
+}
+
+function watch(gd) {
+  if (gd.__gslObserver) return;
+  const root = scrollBox(gd);
+  let io = observers.get(root);
+  if (!io) {
+    io = new IntersectionObserver((entries) => {
+      for (const e of entries) {
+        e.target.__gslNear = e.isIntersecting;
+        if (e.isIntersecting) draw(e.target);
+        else if (e.target.__gslJob) e.target.dataset.gslState = "waiting";
+      }
+    }, {root, rootMargin: "100% 0px 100% 0px"});
+    observers.set(root, io);
+  }
+  gd.__gslObserver = io;
+  io.observe(gd);  // the first report of every observed chart comes on the next frame
+}
+
+function draw(gd) {
+  const job = gd.__gslJob;
+  if (!job) return Promise.resolve();
+  gd.__gslJob = null;
+  waiting.delete(gd);
+  gd.dataset.gslState = "drawing";
+  gd.__gslDrawing = (gd.__gslDrawing || 0) + 1;
+  return job().then(() => {
+    gd.__gslDrawing -= 1;
+    if (!gd.__gslDrawing && !gd.__gslJob) gd.dataset.gslState = "drawn";
+  }, (err) => {
+    gd.__gslDrawing -= 1;
+    gd.dataset.gslState = "error";
+    gd.textContent = "The chart could not be drawn: " + err.message;
+  });
+}
+
+if (!window.gslDrawAll) {
+  window.gslDrawAll = () => Promise.all(Array.from(waiting).map(draw));
+  window.addEventListener("beforeprint", () => { window.gslDrawAll(); });
+}
+
 export default function ({parentElement, data}) {
   let box = parentElement.querySelector(":scope > .gsl-chart-box");
   if (!box) {
@@ -101,17 +164,25 @@ export default function ({parentElement, data}) {
   gd.__gslSpec = data.spec;
   const fig = JSON.parse(data.spec);
   const layout = fig.layout || {};
-  // Reserve the chart's height before plotly arrives, so the page does not jump.
+  // Reserve the chart's height before it is drawn, so the page does not jump.
   if (!gd.classList.contains("js-plotly-plot")) gd.style.minHeight = (layout.height || 450) + "px";
   const config = Object.assign({}, data.config);
   config.modeBarButtonsToAdd = [FULLSCREEN].concat(config.modeBarButtonsToAdd || []);
-  plotly(data.src).then((Plotly) => {
+  gd.__gslJob = () => plotly(data.src).then((Plotly) => {
     if (gd.__gslSpec !== data.spec) return undefined;  // a newer figure arrived meanwhile
     return Plotly.react(gd, fig.data || [], themed(stickyMargins(gd, layout), parentElement), config)
-      .then(() => rememberMargins(gd, layout));
-  }).then(() => { gd.style.minHeight = ""; }).catch((err) => {
-    gd.textContent = "The chart could not be drawn: " + err.message;
+      .then(() => { rememberMargins(gd, layout); gd.style.minHeight = ""; gd.__gslDrawn = data.spec; });
   });
+  waiting.add(gd);
+  // state: "pending" until the first report of where it is, then "waiting", "drawing", "drawn"
+  if (gd.__gslNear) draw(gd);
+  else gd.dataset.gslState = gd.__gslNear === false ? "waiting" : "pending";
+  watch(gd);
   // Called when the chart leaves the page (not on updates): free plotly's listeners.
-  return () => { if (window.Plotly) window.Plotly.purge(gd); };
+  return () => {
+    waiting.delete(gd);
+    if (gd.__gslObserver) gd.__gslObserver.unobserve(gd);
+    gd.__gslObserver = null;
+    if (window.Plotly) window.Plotly.purge(gd);
+  };
 }

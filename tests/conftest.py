@@ -285,8 +285,23 @@ def pytest_runtest_makereport(item, call):
             report.sections.append(("streamlit server log (tail)", log.read_text(errors="replace")[-6000:]))
 
 
-def wait_for_app(pg, timeout: float = 120_000) -> None:
-    """Wait until Streamlit is connected and its script run has finished."""
+def draw_all_charts(pg, timeout: float = 120_000) -> None:
+    """Draw the charts that wait out of view (dashboard/chart.js) and wait until all are drawn."""
+    pg.evaluate("() => window.gslDrawAll ? window.gslDrawAll() : null")
+    pg.wait_for_function(
+        """() => Array.from(document.querySelectorAll('[data-testid="gslChart"]'))
+                 .every(el => el.querySelector('.main-svg') !== null || el.dataset.gslState === 'error')""",
+        timeout=timeout,
+    )
+
+
+def wait_for_app(pg, timeout: float = 120_000, *, draw_all: bool = True) -> None:
+    """Wait until Streamlit is connected and its script run has finished.
+
+    With ``draw_all`` (the default) every chart is then drawn, those out of view too, so that
+    a test reads and a screenshot shows the whole page; without it, until the charts near the
+    view are drawn and the others wait (what a user's browser does).
+    """
     pg.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]', timeout=timeout)
     # The script state goes initial -> running -> notRunning; wait for a finished run.
     pg.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout)
@@ -296,16 +311,19 @@ def wait_for_app(pg, timeout: float = 120_000) -> None:
         """() => document.querySelectorAll('[data-testid^="stSkeleton"], [data-testid="stAppSkeleton"]').length === 0""",
         timeout=timeout,
     )
-    # Let every plotly chart finish drawing (its SVG exists) before screenshots.
+    # Let the plotly charts finish drawing (their SVG exists) before screenshots.
     pg.wait_for_function(
         """() => Array.from(document.querySelectorAll('[data-testid="gslChart"]'))
-                 .every(el => el.querySelector('.main-svg') !== null)""",
+                 .every(el => el.dataset.gslState === 'waiting' || el.querySelector('.main-svg') !== null)""",
         timeout=timeout,
     )
+    if draw_all:
+        draw_all_charts(pg, timeout)
 
 
 def screenshot(pg, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
+    draw_all_charts(pg)
     pg.screenshot(path=str(path), full_page=True)
     return path

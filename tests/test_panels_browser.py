@@ -26,7 +26,7 @@ import pytest
 
 from benchmarks import bench_browser as bb
 from benchmarks.browser_moves import MOVES, main_move
-from tests.conftest import _require_browser
+from tests.conftest import _require_browser, draw_all_charts
 
 pytestmark = pytest.mark.browser
 
@@ -110,9 +110,11 @@ def test_main_widget_updates_its_panel_only(server, browser, url_path):
         bb.open_page(pg, server.base, url_path)
         if pg.locator(f".st-key-{move.key}").count() == 0:
             pytest.fail(f"{url_path}: main widget {move.key!r} ({move.label}) not found; update benchmarks/browser_moves.py")
+        draw_all_charts(pg)  # charts out of view wait (dashboard/chart.js); compare them all
         before = pg.evaluate(SNAPSHOT_JS)
         bb.do_move(pg, move, 0)
         rec = bb.wait_settled(pg, expect_run=not move.training)
+        draw_all_charts(pg)
         in_place, gone = pg.evaluate(PLOTS_AFTER_JS)
         after = pg.evaluate(AFTER_JS)
         t0 = rec["epoch0"] / 1000
@@ -146,3 +148,52 @@ def test_main_widget_updates_its_panel_only(server, browser, url_path):
     if move.scope == "fragment":
         assert not full, (f"{url_path}: moving {move.label} reran the whole page ({len(full)} full run(s)); "
                           "its panel is not a fragment yet")
+
+
+CHARTS_JS = """
+() => Array.from(document.querySelectorAll('[data-testid="gslChart"]')).map((el, i) => {
+  const r = el.getBoundingClientRect();
+  const same = el.__gslDrawn !== undefined && el.__gslDrawn === el.__gslSpec;  // drew the newest figure sent
+  const type = ((JSON.parse(el.__gslSpec || '{}').data || [])[0] || {}).type || '';
+  return {i, type, top: r.top, bottom: r.bottom, state: el.dataset.gslState || '', svg: el.querySelector('.main-svg') !== null, same};
+})
+"""
+
+
+def test_charts_out_of_view_wait_until_scrolled_near(server, browser):
+    """dashboard/chart.js: a chart more than a screen below the view is not drawn on opening, is
+    drawn when scrolled near, and an update it receives out of view is drawn when it comes back."""
+    ctx, pg = bb.new_page(browser)  # 1400 x 1000
+    try:
+        bb.open_page(pg, server.base, "translation")
+        charts = pg.evaluate(CHARTS_JS)
+        height = pg.evaluate("() => window.innerHeight")
+        near = [c for c in charts if c["top"] < 2 * height - 10]  # within a screen below the view
+        far = [c for c in charts if c["top"] > 2 * height + 10]
+        assert near and far, charts
+        assert all(c["state"] == "drawn" and c["svg"] and c["same"] for c in near), near
+        assert all(c["state"] == "waiting" and not c["svg"] for c in far), far
+        # scrolled to: drawn, with its newest figure
+        target = next(c["i"] for c in far if c["type"] == "heatmap")  # an attention map
+        pg.evaluate("(i) => document.querySelectorAll('[data-testid=\"gslChart\"]')[i].scrollIntoView()", target)
+        pg.wait_for_function("(i) => document.querySelectorAll('[data-testid=\"gslChart\"]')[i].dataset.gslState === 'drawn'",
+                             arg=target, timeout=30_000)
+        assert pg.evaluate(CHARTS_JS)[target]["same"]
+        # an update while out of view (another sentence's attention maps) waits, then is drawn on return
+        pg.set_viewport_size({"width": 1400, "height": 300})  # a short screen: the text field is far from the maps
+        height = 300
+        move = next(m for m in MOVES["translation"] if m.key == "tr_text")
+        bb.do_move(pg, move, 0)  # scrolls the text field into view, far above the chart
+        bb.wait_settled(pg)
+        after = pg.evaluate(CHARTS_JS)[target]
+        assert after["top"] > 2 * height + 10 or after["bottom"] < -height - 10, after
+        assert after["state"] == "waiting" and after["svg"] and not after["same"], after
+        pg.evaluate("(i) => document.querySelectorAll('[data-testid=\"gslChart\"]')[i].scrollIntoView()", target)
+        pg.wait_for_function("(i) => document.querySelectorAll('[data-testid=\"gslChart\"]')[i].dataset.gslState === 'drawn'",
+                             arg=target, timeout=30_000)
+        assert pg.evaluate(CHARTS_JS)[target]["same"]
+        # printing (and tests) draw every chart
+        draw_all_charts(pg)
+        assert all(c["state"] == "drawn" and c["same"] for c in pg.evaluate(CHARTS_JS))
+    finally:
+        ctx.close()

@@ -95,7 +95,7 @@ def main() -> None:
     if ui.lecture_mode():
         st.html(LECTURE_CSS)
     with share_area.container(key="gsl_fit"):
-        st.html(FIT_SCRIPT.read_text(encoding="utf-8"), unsafe_allow_javascript=True)
+        st.html(FIT_SCRIPT.read_text(encoding="utf-8") + ui.plotly_preload_html(), unsafe_allow_javascript=True)
     notice_area = st.container()
     page.run()
     widgets.report_unknown_params()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import filecmp
 import functools
+import json
 import math
 import os
 import shutil
@@ -96,6 +97,31 @@ def plotly_js_url() -> str | None:
         return None
     base = str(config.get_option("server.baseUrlPath") or "").strip("/")
     return ("/" + base if base else "") + f"/app/static/plotly.min.js?v={plotly.__version__}"
+
+
+def plotly_preload_html() -> str:
+    """A script that starts loading plotly.js as a page run begins (app.py), or "" without a URL.
+
+    Charts arrive in the browser late in a run; loading plotly.js only then put its ~150 ms of
+    compiling after the run, on the path of opening a page by its address. Started from the run's
+    first element, it compiles while the server is still running the page. Once per browser tab:
+    dashboard/chart.js takes the promise (``window.__gslPlotly``) instead of loading a second copy.
+    """
+    src = plotly_js_url()
+    if src is None:
+        return ""
+    return (
+        "<script>(function () {"
+        " const w = window.parent && window.parent !== window ? window.parent : window;"
+        " if (w.Plotly || w.__gslPlotly) return;"
+        " w.__gslPlotly = new Promise(function (resolve, reject) {"
+        "  const s = w.document.createElement('script'); s.src = " + json.dumps(src) + ";"
+        "  s.onload = function () { resolve(w.Plotly); };"
+        "  s.onerror = function () { w.__gslPlotly = null; reject(new Error('cannot load ' + s.src)); };"
+        "  w.document.head.appendChild(s); });"
+        " w.__gslPlotly.catch(function () {});"
+        "})();</script>"
+    )
 
 
 def figure_spec(fig: go.Figure, scale: float = 1.0) -> str:

@@ -427,7 +427,9 @@ def _translate_panel(names: list[str]) -> None:
             ui.error("Nothing to translate: type a sentence of words (letters a–z).")
             return
         outs[name] = (token, tr)
-        col.code(tr.text, language=None, wrap_lines=True)
+        # the output as plain text (never markdown), set large by base.css; st.code would load a
+        # syntax highlighter's 200 ms of JavaScript on opening the page for one line of text
+        col.container(key=f"tr_output_{'ab'[col is c2]}", border=True).text(tr.text)
         n_ok = sum(w.correct for w in tr.words if w.word)
         n_words = sum(1 for w in tr.words if w.word)
         col.metric("words matching the Pig Latin rule", f"{n_ok} / {n_words}")

@@ -89,8 +89,8 @@ def test_typed_text_is_shown_as_text_never_markdown():
     assert not at.exception
     for el in list(at.markdown) + list(at.caption):
         assert "example.com" not in str(el.value) and "<b>" not in str(el.value)
-    # the typed punctuation comes back literally in a code block (not rendered as bold / links)
-    assert any("**" in str(c.value) and "<" in str(c.value) for c in at.code)
+    # the typed punctuation comes back literally as plain text (not rendered as bold / links)
+    assert any("**" in str(t.value) and "<" in str(t.value) for t in at.text)
 
 
 def test_loss_curve_legend_is_grouped_and_under_the_plot():

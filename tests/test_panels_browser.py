@@ -197,3 +197,18 @@ def test_charts_out_of_view_wait_until_scrolled_near(server, browser):
         assert all(c["state"] == "drawn" and c["same"] for c in pg.evaluate(CHARTS_JS))
     finally:
         ctx.close()
+
+
+def test_plotly_js_loads_early_on_chart_pages_and_not_on_home(server, browser):
+    """app.py starts loading plotly.js with a run's first element (ui.plotly_preload_html), so it
+    compiles while the server runs the page; Home, which draws no chart, does not load it."""
+    ctx, pg = bb.new_page(browser)
+    try:
+        bb.open_page(pg, server.base, "")
+        assert pg.evaluate("() => [window.__gslPlotly === undefined, window.Plotly === undefined]") == [True, True]
+        bb.open_page(pg, server.base, "single-neuron")
+        assert pg.evaluate("() => window.__gslPlotly !== undefined && window.Plotly !== undefined")
+        assert pg.evaluate("() => document.querySelectorAll('script[src*=\"plotly.min.js\"]').length") == 1
+        assert pg.locator('[data-testid="gslChart"] .main-svg').count() >= 1
+    finally:
+        ctx.close()

@@ -432,7 +432,9 @@ def jacobian_spectrum(
     happens when the block's loss of digits max_j ln(||A_j|| / |R_jj|) would exceed
     ``block_log_spread`` (29 nats; it bounds the relative error of each R_jj by about
     eps e^29 ~ 1e-3, and only directions far below the top lose digits), or after
-    ``max_block`` steps; a block that lost more than 33 nats is recomputed shorter. The accumulated R is kept graded (see :class:`_Graded`).
+    ``max_block`` steps; a block that lost more than 33 nats is recomputed shorter, and the blocks
+    after it grow back by doubling (ReLU products lose rank, which made most blocks fail). The
+    accumulated R is kept graded (see :class:`_Graded`).
     ``layer_sigma_max`` (untied only): t -> sigma_max(W_t) when known in closed form,
     to spare one SVD per layer for the bound path.
     ``track_every`` (with ``track_sigma_max``): the power step runs at every step t <= 50
@@ -478,6 +480,11 @@ def jacobian_spectrum(
             tied_log_s = math.log(s) if s > 0 else -math.inf
         t = 0
         block = 1
+        # Longest block to try next. It stays max_block until a block has to be redone; after a
+        # redo it restarts at the redone length and doubles with each accepted block. (ReLU
+        # products lose rank: the estimate from the last accepted block then proposed 64 steps
+        # again and again, and 95 % of the steps computed were thrown away by redos.)
+        cap = max_block
         dead = False
         acc, acc_scale = None, 0.0  # plain product of the R's not yet folded into T
         while t < steps and not dead:
@@ -544,7 +551,7 @@ def jacobian_spectrum(
             if k > 1 and worst > REDO_LOG_LOSS:
                 # too long a block: redo it shorter (nothing has been accumulated yet)
                 x, t, v, active = x_start, t_start, v_start, active_start
-                block = max(1, int(k * block_log_spread / worst))
+                block = cap = max(1, int(k * block_log_spread / worst))
                 continue
             Q = Qn
             n_qr += 1
@@ -567,7 +574,8 @@ def jacobian_spectrum(
                 acc = None
             # next block length: keep the loss of digits per block near block_log_spread
             per_step = worst / k
-            block = max_block if per_step <= 0 else int(min(max_block, max(1, block_log_spread // per_step)))
+            cap = min(max_block, 2 * cap)
+            block = cap if per_step <= 0 else int(min(cap, max(1, block_log_spread // per_step)))
             if progress is not None:
                 progress(t, steps)
         if dead:

@@ -160,7 +160,10 @@ export default function ({parentElement, data}) {
     parentElement.appendChild(box);
   }
   const gd = box.firstChild;
-  if (gd.__gslSpec === data.spec) return undefined;  // same figure: nothing to do
+  // Same figure, drawn or on its way: nothing to do. (After the chart left the page and came back
+  // in the same place, its plot was purged: draw it again.)
+  const current = gd.__gslDrawn === data.spec || gd.__gslJob || gd.__gslDrawing;
+  if (gd.__gslSpec === data.spec && gd.__gslObserver && current) return undefined;
   gd.__gslSpec = data.spec;
   const fig = JSON.parse(data.spec);
   const layout = fig.layout || {};
@@ -183,6 +186,9 @@ export default function ({parentElement, data}) {
     waiting.delete(gd);
     if (gd.__gslObserver) gd.__gslObserver.unobserve(gd);
     gd.__gslObserver = null;
+    gd.__gslJob = null;
+    gd.__gslNear = undefined;
+    gd.__gslDrawn = undefined;
     if (window.Plotly) window.Plotly.purge(gd);
   };
 }

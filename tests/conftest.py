@@ -287,12 +287,22 @@ def pytest_runtest_makereport(item, call):
 
 def draw_all_charts(pg, timeout: float = 120_000) -> None:
     """Draw the charts that wait out of view (dashboard/chart.js) and wait until all are drawn."""
-    pg.evaluate("() => window.gslDrawAll ? window.gslDrawAll() : null")
-    pg.wait_for_function(
-        """() => Array.from(document.querySelectorAll('[data-testid="gslChart"]'))
-                 .every(el => el.querySelector('.main-svg') !== null || el.dataset.gslState === 'error')""",
-        timeout=timeout,
-    )
+    # Each poll draws what waits: a rerun may still deliver a newer figure while this waits.
+    try:
+        pg.wait_for_function(
+            """() => { if (window.gslDrawAll) window.gslDrawAll();
+                       return Array.from(document.querySelectorAll('[data-testid="gslChart"]'))
+                         .every(el => el.dataset.gslState === 'drawn' || el.dataset.gslState === 'error'); }""",
+            timeout=timeout,
+            polling=100,
+        )
+    except Exception as exc:  # noqa: BLE001 (a timeout): say which charts and in what state
+        states = pg.evaluate(
+            """() => Array.from(document.querySelectorAll('[data-testid="gslChart"]')).map(el => ({
+                 state: el.dataset.gslState || '', svg: el.querySelector('.main-svg') !== null,
+                 job: !!el.__gslJob, drawing: el.__gslDrawing || 0, near: el.__gslNear, observed: !!el.__gslObserver,
+                 connected: el.isConnected, height: el.getBoundingClientRect().height}))""")
+        raise AssertionError(f"charts not drawn: {states}") from exc
 
 
 def wait_for_app(pg, timeout: float = 120_000, *, draw_all: bool = True) -> None:

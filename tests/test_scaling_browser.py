@@ -24,7 +24,20 @@ def _no_exception(page, where: str) -> None:
     assert exc.count() == 0, f"{where}: {exc.first.inner_text()}"
 
 
+def _reconnect_after_cache_miss(page) -> None:
+    """Streamlit 1.67 sometimes drops the websocket for good with "Cached ForwardMsg MISS" (its
+    client and server disagree on a cached message; streamlit/streamlit#11357), seen here twice in
+    two full runs of the suite on 2026-12-01, after a run of fast reruns. That is the framework's
+    connection, not this page: reload (every control is in the URL) and go on."""
+    state = page.locator('[data-testid="stApp"]').first.get_attribute("data-test-connection-state")
+    if state == "DISCONNECTED_FOREVER":
+        print("scaling browser test: websocket lost for good (Streamlit's cached-message miss); reloading")
+        page.reload()
+        wait_for_app(page, LOADED_MS)
+
+
 def _choose_source(page, label: str) -> None:
+    _reconnect_after_cache_miss(page)
     box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Data source").first
     # Streamlit disables every widget while its websocket reconnects (a loaded CI machine);
     # the click waits for the reconnect, and a failure report shows the connection's history.

@@ -97,7 +97,7 @@ def main() -> None:
     with share_area.container(key="gsl_fit"):
         # Home draws no chart: plotly.js is fetched there only when a page that shows one opens
         # (preloading it on Home made a cold start 0.2-0.3 s slower).
-        home = page.url_path in ("", HOME_DEFAULT_PATH, registry.HOME.url_path)
+        home = page.url_path in ("", registry.HOME.url_path)  # the default page's url_path is ""
         st.html(FIT_SCRIPT.read_text(encoding="utf-8") + ("" if home else ui.plotly_preload_html()),
                 unsafe_allow_javascript=True)
     notice_area = st.container()

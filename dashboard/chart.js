@@ -8,21 +8,21 @@
 // data = {spec: figure JSON string, config: plotly config, src: URL of plotly.min.js}
 // plotly.min.js is the copy of the installed plotly package that the server serves from
 // dashboard/static/ (same origin: nothing is fetched from other hosts).
-let loading = null;
-
+//
+// One load of plotly.js per tab, shared through window.__gslPlotly with the script that
+// ui.plotly_preload_html puts at the start of a page run (whichever starts first, the other waits on it).
 function plotly(src) {
   if (window.Plotly) return Promise.resolve(window.Plotly);
-  if (!loading) loading = window.__gslPlotly || null;  // started early by ui.plotly_preload_html
-  if (!loading) {
-    loading = new Promise((resolve, reject) => {
+  if (!window.__gslPlotly) {
+    window.__gslPlotly = new Promise((resolve, reject) => {
       const s = document.createElement("script");
       s.src = src;
       s.onload = () => resolve(window.Plotly);
-      s.onerror = () => { loading = null; reject(new Error("cannot load " + src)); };
+      s.onerror = () => { window.__gslPlotly = null; reject(new Error("cannot load " + src)); };
       document.head.appendChild(s);
     });
   }
-  return loading;
+  return window.__gslPlotly;
 }
 
 // The figure's template is written for a light page; on the page's own colours (the dark

@@ -14,6 +14,10 @@ is not on the page (renamed, moved to another tab) is skipped and reported, neve
 * ``number``: click the + / - step buttons alternately;
 * ``toggle`` (toggle, checkbox): click it.
 
+``query`` opens the page with that URL query before the move (untimed), for a widget that sits
+in a part of the page another control opens (relative attention's max-pool width is under the
+"Max pooling" part); the page is opened plainly again after it.
+
 ``scope`` is what a move should rerun once the page is made of panels (issue 12):
 ``"fragment"`` (only the panel holding the widget) or ``"full"`` (a control several panels
 read). ``training=True`` marks a training setting (nothing on screen but the widget changes).
@@ -33,6 +37,7 @@ class Move:
     values: tuple[str, ...] = ()  # text / textarea: what to type, cycled
     training: bool = False  # a training setting: nothing but the widget should change
     main: bool = False  # the page's main widget (used by the panel test)
+    query: str = ""  # URL query the page is opened with before this move (e.g. the tab holding it)
 
 
 # url_path -> moves, in the order they are exercised
@@ -53,7 +58,7 @@ MOVES: dict[str, list[Move]] = {
     "relative-attention": [
         Move("ra_n", "slider", "sequence length n", scope="full", main=True),
         Move("ra_kernel", "text", "kernel", values=("1,0,2", "2,0,1", "0.5,1,0.5")),
-        Move("ra_k", "slider", "max-pool width k"),
+        Move("ra_k", "slider", "max-pool width k", query="ra_tab=Max+pooling+%281.3.2%29"),
     ],
     "attention": [
         Move("at_temp", "slider", "temperature", scope="full", main=True),

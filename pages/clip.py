@@ -384,16 +384,12 @@ def _knows_panel() -> None:
     rend = ev.get("renderers", {})
     domain = "classic" if ev.get("domain") == "classic" else "training"
     cols = st.columns(3)
-    train_t = {"colour": 0.99, "shape": 0.98, "count": 0.95}
-    targets = {domain: train_t, "second": {"colour": 0.97, "shape": 0.95, "count": 0.90}}
-    if domain == "training":
-        targets["more"] = train_t
     rows = []
     for key, label in EVAL_SETS.items():
         if key not in rend:
             continue
         acc = rend[key]["accuracy"]
-        t = targets.get(key)
+        t = clip.accuracy_targets(key, domain)
         rows.append({"held-out set": label + (" — trained on this" if key == domain else ""),
                      "scenes": rend[key]["n"],
                      **{a: f"{acc[a]:.2%}" + (f" (target {t[a]:.0%}{'' if acc[a] >= t[a] else ', missed'})" if t else "")

@@ -546,3 +546,15 @@ def test_shipped_note_agrees_with_the_shipped_figures():
     assert int(m.group(2)) == c.sum() - np.trace(c)
     assert int(m.group(3).replace(",", "")) == r["n"] == c.sum()
     assert not re.search(r"\d+(\.\d+)?\s?%\s*/", ev["note"].split("second renderer;")[-1])  # no stale percentages
+
+
+def test_accuracy_targets_follow_the_renderer_trained_on():
+    """The page and bench_clip read issue 16's targets from one place: the trained renderer's sets
+    (test draw and further draw) get the tighter ones, the second renderer its own, others none."""
+    trained, second = clip.ACCURACY_TARGETS["trained"], clip.ACCURACY_TARGETS["second"]
+    assert trained == {"colour": 0.99, "shape": 0.98, "count": 0.95}
+    assert clip.accuracy_targets("training") == clip.accuracy_targets("more") == trained
+    assert clip.accuracy_targets("second") == second and second["count"] == 0.90
+    assert clip.accuracy_targets("classic") is None
+    assert clip.accuracy_targets("classic", "classic") == trained
+    assert clip.accuracy_targets("training", "classic") is None and clip.accuracy_targets("more", "classic") is None

@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     bundle = clip.load_clip("embedded", device="cpu")
     ev = clip.eval_results()
     print(f"model: {ev['params'] / 1e6:.2f} M params, {ev['steps']} steps x batch {ev['batch']} "
-          f"({ev['train_seconds'] / 60:.0f} min on a shared CPU, {ev.get('threads', 1)} thread)")
+          f"({ev['train_seconds'] / 60:.0f} min of training on the CPU, {ev.get('threads', 1)} torch thread)")
 
     domain = "classic" if ev.get("domain") == "classic" else "wide"
     print(f"1. held-out zero-shot accuracy (recomputed from the shipped weights; trained on the {domain} renderer)")
@@ -217,7 +217,8 @@ def main(argv: list[str] | None = None) -> None:
           f"{timed(heatmap, repeats=10):.1f} ms")
 
     print("5. write-up §4.2 on 24 scenes of two goldfish: " + " | ".join(
-        f"'{r.prompt}' {'works' if r.works else 'fails'} (first on {r.win_rate:.0%}, p={r.probability:.2f})"
+        f"'{r.prompt}' {'works' if r.works else 'fails'} (first on {r.win_rate:.0%}, matched on {r.match_rate:.0%}, "
+        f"cosine {r.mean_cosine:.2f}, p={r.probability:.2f})"
         for r in clip.goldfish_sensitivity(bundle, n_images=24, seed=0).rows))
 
 

@@ -56,14 +56,22 @@ def similarity_heatmap(image_names: Sequence[str], prompts: Sequence[str], cosin
     return fig
 
 
-def sensitivity_bars(prompts: Sequence[str], probability: Sequence[float], win_rate: Sequence[float]) -> go.Figure:
-    """Grouped bars per prompt variant: mean probability and fraction of images ranked first."""
+def sensitivity_bars(prompts: Sequence[str], probability: Sequence[float], win_rate: Sequence[float],
+                     match_rate: Sequence[float] | None = None, *, min_cosine: float | None = None) -> go.Figure:
+    """Grouped bars per prompt variant: mean probability, fraction of images ranked first and,
+    when given, fraction matched (ranked first with a cosine of at least ``min_cosine``)."""
     fig = figures.new_figure(x_title="prompt variant", y_title="fraction (0..1)", height=340)
     fig.add_bar(x=_safe(prompts), y=list(probability), name="mean probability", marker_color=figures.color(0),
                 hovertemplate="%{x}<br>mean p = %{y:.3f}<extra></extra>")
     fig.add_bar(x=_safe(prompts), y=list(win_rate), name="ranked first (fraction of images)",
                 marker_color=figures.color(1), hovertemplate="%{x}<br>ranked first on %{y:.0%}<extra></extra>")
-    fig.add_hline(y=0.5, line_dash="dot", line_color=figures.color(7), annotation_text="works if > 50% first")
+    works = "works if > 50% first"
+    if match_rate is not None:
+        level = f" and cosine ≥ {min_cosine:.2f}" if min_cosine is not None and np.isfinite(min_cosine) else ""
+        fig.add_bar(x=_safe(prompts), y=list(match_rate), name=f"matched: first{level}", marker_color=figures.color(2),
+                    hovertemplate="%{x}<br>matched on %{y:.0%}<extra></extra>")
+        works = "works if > 50% matched"
+    fig.add_hline(y=0.5, line_dash="dot", line_color=figures.color(7), annotation_text=works)
     fig.update_yaxes(range=[0, 1.05])
     fig.update_layout(barmode="group")
     return fig

@@ -428,7 +428,7 @@ def _sensitivity(variants: tuple[str, ...], n_images: int):
     from engine import clip
 
     s = clip.prompt_sensitivity(_clip_bundle(), clip.goldfish_images(int(n_images), 0), list(variants))
-    return [(r.prompt, float(r.probability), float(r.win_rate)) for r in s.rows]
+    return [(r.prompt, float(r.probability), float(r.win_rate), float(r.match_rate)) for r in s.rows], s.min_cosine
 
 
 def draw_4_2(step, left, right):
@@ -441,10 +441,10 @@ def draw_4_2(step, left, right):
         ui.note("Type at least one prompt.")
         return {}
     with st.spinner("Scoring the prompts with the tiny CLIP..."):
-        rows = _sensitivity(variants, int(n_images))
+        rows, min_cos = _sensitivity(variants, int(n_images))
     with right:
-        ui.show(pc.sensitivity_bars([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]),
-                key=step.key("fig"))
+        ui.show(pc.sensitivity_bars([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+                                    [r[3] for r in rows], min_cosine=min_cos), key=step.key("fig"))
     return {"cl_variants": "\n".join(variants)}
 
 

@@ -500,14 +500,18 @@ _COUNT_RE = re.compile(r"\b(" + "|".join(scenes.COUNT_WORDS) + r")\b")
 
 @dataclass
 class SensitivityRow:
-    """One prompt variant: mean probability it gets among its candidates, how often it ranks
-    first (over the images), and ``works`` = it ranks first on a majority of the images."""
+    """One prompt variant over the images: ``probability``, its mean probability among its
+    candidates; ``win_rate``, how often it ranks first; ``mean_cosine``, its mean cosine
+    <f_image, g_prompt>; ``match_rate``, how often it ranks first *and* its cosine reaches the
+    model's match level (``PromptSensitivity.min_cosine``); ``works`` = match_rate > 1/2."""
 
     prompt: str
     probability: float
     win_rate: float
     works: bool
     in_training_vocabulary: bool
+    mean_cosine: float = float("nan")
+    match_rate: float = float("nan")
 
 
 @dataclass
@@ -519,6 +523,7 @@ class PromptSensitivity:
     distractors: list[str]
     model: str
     criterion: str
+    min_cosine: float = -math.inf  # the match level (-inf: ranking first is enough)
 
     def row(self, prompt: str) -> SensitivityRow:
         return next(r for r in self.rows if r.prompt == prompt)
@@ -542,19 +547,40 @@ def default_distractors(count_word: str) -> list[str]:
             if not (c == "orange" and s == "fish")]
 
 
+def match_cosine(bundle: ClipBundle) -> float:
+    """The cosine <f, g> at which a caption *matches* an image, for :func:`prompt_sensitivity`:
+    for a tiny CLIP loaded from a folder ("embedded" or a path), the ``cosine_threshold`` of the
+    out-of-domain detector in that folder (the best class caption reaches it on 99 % of held-out
+    scenes); -inf for any other model or without a detector (ranking first among the candidates
+    is then the whole test)."""
+    folder = EMBEDDED_DIR if bundle.name == "embedded" else Path(bundle.name)
+    path = folder / OOD_PATH.name
+    if not path.is_file():
+        return -math.inf
+    try:
+        return float(load_ood_detector(path).cosine_threshold)
+    except AssetError:
+        return -math.inf
+
+
 def prompt_sensitivity(bundle: ClipBundle, images: Sequence[Image.Image], variants: Sequence[str],
-                       distractors: Sequence[str] | None = None) -> PromptSensitivity:
+                       distractors: Sequence[str] | None = None, min_cosine: float | None = None) -> PromptSensitivity:
     """Score each variant separately against its own candidate set, on every image.
 
     For a variant v containing a count word w, the candidates are v itself, v with w
     replaced by each other count word ("two nemo" -> "one nemo", "three nemo", ...), and
     the ``distractors`` (default: the canonical captions of all other colours/shapes at
-    the same count). p(v) = softmax over the candidates of tau <f, g>. A variant *works*
-    when it ranks first on more than half of the images.
+    the same count). p(v) = softmax over the candidates of tau <f, g>. v *matches* image i
+    when it ranks first there and <f_i, g_v> >= ``min_cosine`` (default :func:`match_cosine`):
+    a softmax over a fixed list always names a winner, so ranking first alone cannot tell a
+    caption that fits the picture from the least bad of the list (a caption of unread word
+    pieces wins on the count word alone). A variant *works* when it matches more than half
+    of the images.
     """
     variants = clean_prompts(list(variants))
     if len(images) == 0:
         raise ClipError("no images to score")
+    min_cos = match_cosine(bundle) if min_cosine is None else float(min_cosine)
     vocab = training_vocabulary()
     rows = []
     used_distractors: list[str] = []
@@ -567,14 +593,18 @@ def prompt_sensitivity(bundle: ClipBundle, images: Sequence[Image.Image], varian
         used_distractors = dis
         cands = [v] + [c for c in swaps + dis if c != v]
         g = text_embeddings(bundle, cands[:MAX_PROMPTS])
-        probs = torch.softmax(tau * (f @ g.T).double(), dim=1).cpu().numpy()
-        p_v = probs[:, 0]
+        cos = (f @ g.T).double()
+        probs = torch.softmax(tau * cos, dim=1).cpu().numpy()
+        p_v, cos_v = probs[:, 0], cos[:, 0].cpu().numpy()
         win = probs.argmax(axis=1) == 0
+        match = win & (cos_v >= min_cos)
         known = all(w in vocab for w in re.findall(r"[a-z]+", v.lower()))
-        rows.append(SensitivityRow(v, float(p_v.mean()), float(win.mean()), bool(win.mean() > 0.5), known))
+        rows.append(SensitivityRow(v, float(p_v.mean()), float(win.mean()), bool(match.mean() > 0.5), known,
+                                   float(cos_v.mean()), float(match.mean())))
+    level = f", with a cosine to the image of at least {min_cos:.2f}" if math.isfinite(min_cos) else ""
     return PromptSensitivity(rows, len(images), used_distractors, bundle.name,
-                             "ranks first among count-swapped versions and other colour/shape captions "
-                             "on a majority of images")
+                             "ranks first among count-swapped versions and other colour/shape captions"
+                             f"{level}, on a majority of images", min_cos)
 
 
 def goldfish_images(n: int = 24, seed: int = 0) -> list[Image.Image]:
@@ -586,11 +616,24 @@ def goldfish_images(n: int = 24, seed: int = 0) -> list[Image.Image]:
 
 
 def goldfish_sensitivity(bundle: ClipBundle | None = None, n_images: int = 24, seed: int = 0,
-                         variants: Sequence[str] = GOLDFISH_VARIANTS) -> PromptSensitivity:
+                         variants: Sequence[str] = GOLDFISH_VARIANTS, min_cosine: float | None = None
+                         ) -> PromptSensitivity:
     """Write-up §4.2 on the embedded model: do "two goldfish", "two nemo", "two nemos",
     "a photo of two goldfish" pick out images of two goldfish? (see :func:`prompt_sensitivity`)."""
     bundle = bundle if bundle is not None else load_clip("embedded")
-    return prompt_sensitivity(bundle, goldfish_images(n_images, seed), variants)
+    return prompt_sensitivity(bundle, goldfish_images(n_images, seed), variants, min_cosine=min_cosine)
+
+
+def word_pieces(bundle: ClipBundle, word: str) -> list[str] | None:
+    """The BPE pieces the model's tokenizer reads ``word`` as ("nemos" -> ["ne", "mos"]), or None
+    when the tokenizer does not expose them (open_clip's SimpleTokenizer does)."""
+    tok = getattr(bundle.tokenizer, "encode", None), getattr(bundle.tokenizer, "decoder", None)
+    if tok[0] is None or not isinstance(tok[1], dict):
+        return None
+    try:
+        return [tok[1][i].replace("</w>", "") for i in tok[0](word.lower())]
+    except Exception:  # noqa: BLE001 - a tokenizer with another encode signature
+        return None
 
 
 # ----------------------------------------------------------------------------- evaluation (issue 16)

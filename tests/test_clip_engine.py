@@ -204,9 +204,25 @@ def test_goldfish_sensitivity_dataclass(bundle):
     assert [r.prompt for r in res.rows] == list(clip.GOLDFISH_VARIANTS)
     assert res.row("two goldfish").works and res.row("two nemo").works
     assert res.row("two nemos").in_training_vocabulary is False
+    assert res.row("two nemos").works is False and res.row("two nemos").match_rate == 0
+    assert res.min_cosine == clip.load_ood_detector().cosine_threshold  # the embedded model's match level
     for r in res.rows:
-        assert 0 <= r.probability <= 1 and 0 <= r.win_rate <= 1
-        assert r.works == (r.win_rate > 0.5)
+        assert 0 <= r.probability <= 1 and 0 <= r.match_rate <= r.win_rate <= 1
+        assert r.works == (r.match_rate > 0.5)
+    gold, nemos = res.row("two goldfish"), res.row("two nemos")
+    assert gold.mean_cosine >= res.min_cosine > nemos.mean_cosine
+
+
+def test_match_needs_the_cosine_as_well_as_the_rank(bundle):
+    """Ranking first among a fixed list is not a match: with no cosine level, a variant matches
+    exactly where it ranks first; with a level above every cosine, it matches nowhere."""
+    imgs = clip.goldfish_images(6, 2)
+    loose = clip.prompt_sensitivity(bundle, imgs, ["two goldfish", "two nemos"], min_cosine=-np.inf)
+    strict = clip.prompt_sensitivity(bundle, imgs, ["two goldfish", "two nemos"], min_cosine=1.01)
+    for a, b in zip(loose.rows, strict.rows):
+        assert a.match_rate == a.win_rate and a.works == (a.win_rate > 0.5)
+        assert b.match_rate == 0 and not b.works and b.win_rate == a.win_rate
+    assert clip.word_pieces(bundle, "nemos") == ["ne", "mos"] and clip.word_pieces(bundle, "goldfish") == ["goldfish"]
 
 
 def test_prompt_sensitivity_without_count_word(bundle, fish):

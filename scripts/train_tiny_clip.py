@@ -3,24 +3,20 @@
     .venv/bin/python scripts/train_tiny_clip.py            # full run, writes assets/clip/tiny/
     .venv/bin/python scripts/train_tiny_clip.py --steps 3 --batch 16 --out /tmp/x --eval 64   # smoke
 
-The shipped model (issue 16) was made by phases 1 and 2 below on 2 CPU cores (65 min in all),
-then finalized with 8 views::
+The shipped model (issue 16) was made by one run on 2 otherwise quiet CPU cores (58 min: the
+3,500 s budget stopped it at step 13,317 of 14,000), then finalized with 8 views::
 
-    .venv/bin/python scripts/train_tiny_clip.py --out /tmp/phase1 --steps 10000 --time-budget 3300 --alt 0 \
-        --ckpt-every 500          # stopped after the step-2000 checkpoint (shape had started to climb)
-    .venv/bin/python scripts/train_tiny_clip.py --out assets/clip/tiny --init /tmp/phase1/open_clip_model.safetensors \
-        --seed 1 --lr 1.4e-3 --warmup 100 --steps 6000 --time-budget 2700 --alt 0
-    .venv/bin/python scripts/train_tiny_clip.py --out assets/clip/tiny --finalize-only --seed 0 --views 8 --more 4000
+    .venv/bin/python scripts/train_tiny_clip.py --out /tmp/clipnew --steps 14000 --time-budget 3500 --alt 0 \
+        --eval-every 1000 --ckpt-every 1000 --log-every 100
+    .venv/bin/python scripts/train_tiny_clip.py --out /tmp/clipnew --finalize-only --seed 0 --views 8 --more 4000
+    cp /tmp/clipnew/{open_clip_config.json,open_clip_model.safetensors,ood_detector.safetensors,eval.json} assets/clip/tiny/
 
-Two more phases from those weights (a fresh cosine schedule each, lower peak learning rate) were
-tried and not shipped: they add 75 min, so the recipe would take 140 min on 2 cores against the
-issue's 60, for +0.7 points of shape (98.5 % on the test draw with 8 views, 97.95 % on 4,000
-further scenes)::
+One step (64 scenes, forward and backward, one torch thread) takes about 0.26 s on such a machine.
+The model shipped before was trained in two phases (2,000 + 4,562 steps, 65 min; its steps took
+0.6 s each on the 2-core machine of those runs): its shape accuracy stayed at 97.8 % (8 views),
+short of the 98 % target; this single run, with twice the steps, reaches 98.65 %.
 
-    --init <phase 2> --seed 2 --lr 5e-4 --warmup 100 --steps 4000 --time-budget 2400 --alt 0
-    --init <phase 3> --seed 3 --lr 3e-4 --warmup 100 --steps 4000 --time-budget 2100 --alt 0
-
-(``eval.json`` records every phase.) Training sees one view of each scene; at inference the image
+(``eval.json`` records the run under ``phases``.) Training sees one view of each scene; at inference the image
 tower averages its embedding over the ``--views`` rotations and mirror images of the image
 (``engine.clip_tower``), which ``--finalize-only`` writes into the config before it evaluates.
 With ``--time-budget`` the cosine schedule follows wall-clock progress, so the number of steps
@@ -388,7 +384,7 @@ def finalize(out: Path, n_test: int, n_alt: int, seed: int = 0, ood_train: int =
     photo_scores, photo_cosines = det.scores(z_photos), clip.best_class_cosine(bundle, z_photos)
     flag["photos"] = float(np.mean(det.out_of_domain(photo_scores, photo_cosines)))
     print("ood flag rates", flag, flush=True)
-    gold = clip.goldfish_sensitivity(bundle, n_images=24, seed=0)
+    gold = clip.goldfish_sensitivity(bundle, n_images=24, seed=0, min_cosine=det.cosine_threshold)
     top = "classic" if domain == "classic" else "training"
     names = {"classic": "engine.scenes.draw_scene_classic", "training": "engine.scenes.draw_scene",
              "second": "engine.scenes_alt.draw_scene_alt", "more": "engine.scenes.draw_scene"}

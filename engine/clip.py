@@ -540,6 +540,13 @@ def training_vocabulary() -> set[str]:
     return words
 
 
+def unread_words(prompt: str) -> list[str]:
+    """The words of ``prompt`` (runs of a-z, lower-cased, in order) that no training caption of
+    the embedded model contains (:func:`training_vocabulary`)."""
+    vocab = training_vocabulary()
+    return [w for w in re.findall(r"[a-z]+", prompt.lower()) if w not in vocab]
+
+
 def default_distractors(count_word: str) -> list[str]:
     """Canonical captions of every other (colour, shape) at the same count."""
     n = scenes.COUNT_WORDS.index(count_word) + 1
@@ -581,7 +588,6 @@ def prompt_sensitivity(bundle: ClipBundle, images: Sequence[Image.Image], varian
     if len(images) == 0:
         raise ClipError("no images to score")
     min_cos = match_cosine(bundle) if min_cosine is None else float(min_cosine)
-    vocab = training_vocabulary()
     rows = []
     used_distractors: list[str] = []
     f = image_embeddings(bundle, list(images))  # once for all variants
@@ -598,7 +604,7 @@ def prompt_sensitivity(bundle: ClipBundle, images: Sequence[Image.Image], varian
         p_v, cos_v = probs[:, 0], cos[:, 0].cpu().numpy()
         win = probs.argmax(axis=1) == 0
         match = win & (cos_v >= min_cos)
-        known = all(w in vocab for w in re.findall(r"[a-z]+", v.lower()))
+        known = not unread_words(v)
         rows.append(SensitivityRow(v, float(p_v.mean()), float(win.mean()), bool(match.mean() > 0.5), known,
                                    float(cos_v.mean()), float(match.mean())))
     level = f", with a cosine to the image of at least {min_cos:.2f}" if math.isfinite(min_cos) else ""
@@ -624,14 +630,21 @@ def goldfish_sensitivity(bundle: ClipBundle | None = None, n_images: int = 24, s
     return prompt_sensitivity(bundle, goldfish_images(n_images, seed), variants, min_cosine=min_cosine)
 
 
-def word_pieces(bundle: ClipBundle, word: str) -> list[str] | None:
-    """The BPE pieces the model's tokenizer reads ``word`` as ("nemos" -> ["ne", "mos"]), or None
-    when the tokenizer does not expose them (open_clip's SimpleTokenizer does)."""
-    tok = getattr(bundle.tokenizer, "encode", None), getattr(bundle.tokenizer, "decoder", None)
-    if tok[0] is None or not isinstance(tok[1], dict):
+def word_pieces(bundle: ClipBundle, word: str) -> list[tuple[str, bool]] | None:
+    """The BPE pieces the model's tokenizer reads ``word`` as, each with whether any training
+    caption of the embedded model contains it ("nemos" -> [("ne", False), ("mos", False)]), or
+    None when the tokenizer does not expose its pieces (open_clip's SimpleTokenizer does).
+
+    The tokenizer splits text into words before BPE, so the pieces of the training captions are
+    those of the words of :func:`training_vocabulary`. A piece no caption contains never received
+    a gradient: its embedding is still its random initial value (no weight decay on embeddings).
+    """
+    encode, decoder = getattr(bundle.tokenizer, "encode", None), getattr(bundle.tokenizer, "decoder", None)
+    if encode is None or not isinstance(decoder, dict):
         return None
     try:
-        return [tok[1][i].replace("</w>", "") for i in tok[0](word.lower())]
+        read = {i for w in training_vocabulary() for i in encode(w)}
+        return [(decoder[i].replace("</w>", ""), i in read) for i in encode(word.lower())]
     except Exception:  # noqa: BLE001 - a tokenizer with another encode signature
         return None
 

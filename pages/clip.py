@@ -12,7 +12,6 @@ their inputs, so an unchanged panel costs little.
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 
 import numpy as np
@@ -94,8 +93,7 @@ def _goldfish(model_name: str, folder: str, variants: tuple[str, ...], n_images:
     b = _bundle(model_name, folder)
     _goldfish_encoded(model_name, folder, seed)
     s = clip.prompt_sensitivity(b, clip.goldfish_images(n_images, seed), list(variants))
-    vocab = clip.training_vocabulary()
-    unread = {w for v in variants for w in re.findall(r"[a-z]+", v.lower()) if w not in vocab}
+    unread = {w for v in variants for w in clip.unread_words(v)}
     return s.as_records(), s.min_cosine, {w: clip.word_pieces(b, w) for w in sorted(unread)}
 
 
@@ -314,40 +312,46 @@ def _sensitivity_panel(model_name: str) -> None:
         return
     del bundle  # loaded (and cached) here so a failure is reported in this panel
     recs, min_cos, pieces = _goldfish("embedded", _folder(), tuple(variants), int(n_img), 0)
-    vocab = clip.training_vocabulary()
     cos_label = f"matched (first, cosine ≥ {min_cos:.2f})" if math.isfinite(min_cos) else "matched (first)"
     right.markdown(f"**{n_img} seeded scenes of two goldfish**, embedded model:")
     ui.table(pd.DataFrame([{
         "variant": r["prompt"], "mean probability": round(r["probability"], 4),
         "ranked first on": f"{r['win_rate']:.0%}", "mean cosine": round(r["mean_cosine"], 3),
         cos_label: f"{r['match_rate']:.0%}", "works": "yes" if r["works"] else "no",
-        "words never read in training": ", ".join(w for w in re.findall(r"[a-z]+", r["prompt"].lower())
-                                                  if w not in vocab) or "none"}
+        "words never read in training": ", ".join(clip.unread_words(r["prompt"])) or "none"}
         for r in recs]), where=right)
     with right:
         ui.show(_sens_fig(tuple(r["prompt"] for r in recs), tuple(r["probability"] for r in recs),
                           tuple(r["win_rate"] for r in recs), tuple(r["match_rate"] for r in recs), min_cos),
                 key="cl_sens")
-    for line in _why_lines(recs, min_cos, pieces, vocab):
+    for line in _why_lines(recs, min_cos, pieces):
         right.caption(line)
 
 
-def _why_lines(recs: list[dict], min_cos: float, pieces: dict, vocab: set[str]) -> list[str]:
+def _why_lines(recs: list[dict], min_cos: float, pieces: dict) -> list[str]:
     """Why each variant with a word the model never read works or not, from the computed rows
     (user text escaped: it is shown as text)."""
     read = [r for r in recs if r["in_training_vocabulary"]]
     ref = max(read, key=lambda r: r["mean_cosine"]) if read else None
     lines = []
     for r in recs:
-        unread = [w for w in re.findall(r"[a-z]+", r["prompt"].lower()) if w not in vocab]
+        unread = list(dict.fromkeys(clip.unread_words(r["prompt"])))
         if not unread:
             continue
-        words = ", ".join(f"*{ui.escape_markdown(w)}*" + (f" (its tokenizer reads {' + '.join(pieces[w])})"
-                                                            if pieces.get(w) else "") for w in unread)
+
+        def read_as(w: str) -> str:
+            ps = pieces.get(w)
+            if not ps:
+                return ""
+            new = sum(not known for _, known in ps)
+            return (f" (read as {' + '.join(p for p, _ in ps)}: {new} of {len(ps)} piece{'s' if len(ps) > 1 else ''}"
+                    " in no training caption)")
+
+        words = ", ".join(f"*{ui.escape_markdown(w)}*{read_as(w)}" for w in unread)
         line = (f"Why *{ui.escape_markdown(r['prompt'])}* {'works' if r['works'] else 'does not work'}: the tiny "
-                f"model never read {words}; the embeddings of such pieces were never trained. It ranks first on "
-                f"{r['win_rate']:.0%} of the scenes against the captions it competes with, with a mean cosine of "
-                f"{r['mean_cosine']:.2f}")
+                f"model never read {words}; a piece in no training caption keeps its random initial embedding. "
+                f"It ranks first on {r['win_rate']:.0%} of the scenes against the captions it competes with, with "
+                f"a mean cosine of {r['mean_cosine']:.2f}")
         if math.isfinite(min_cos):
             line += (f" ({'at or above' if r['mean_cosine'] >= min_cos else 'below'} the {min_cos:.2f} a scene's own "
                      f"caption reaches on 99 % of held-out scenes), so it matches {r['match_rate']:.0%} of them")

@@ -222,7 +222,9 @@ def test_match_needs_the_cosine_as_well_as_the_rank(bundle):
     for a, b in zip(loose.rows, strict.rows):
         assert a.match_rate == a.win_rate and a.works == (a.win_rate > 0.5)
         assert b.match_rate == 0 and not b.works and b.win_rate == a.win_rate
-    assert clip.word_pieces(bundle, "nemos") == ["ne", "mos"] and clip.word_pieces(bundle, "goldfish") == ["goldfish"]
+    assert clip.word_pieces(bundle, "nemos") == [("ne", False), ("mos", False)]
+    assert clip.word_pieces(bundle, "goldfish") == [("goldfish", True)]
+    assert clip.word_pieces(bundle, "cats") == [("cats", False)]
 
 
 def test_prompt_sensitivity_without_count_word(bundle, fish):
@@ -574,3 +576,9 @@ def test_accuracy_targets_follow_the_renderer_trained_on():
     assert clip.accuracy_targets("classic") is None
     assert clip.accuracy_targets("classic", "classic") == trained
     assert clip.accuracy_targets("training", "classic") is None and clip.accuracy_targets("more", "classic") is None
+
+
+def test_unread_words_are_the_words_no_training_caption_has():
+    assert clip.unread_words("Two NEMOS, one goldfish!") == ["nemos"]
+    assert clip.unread_words("a photo of two goldfish") == []
+    assert clip.unread_words("**x** [cat](http://e)") == ["x", "cat", "http", "e"]

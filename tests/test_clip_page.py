@@ -184,3 +184,20 @@ def test_drawing_on_the_canvas_updates_the_probabilities(streamlit_server, page)
     screenshot(page, "clip-canvas")
     assert page.get_by_text("Draw something on the canvas").count() == 0
     assert page.get_by_text("domain score").count() >= 1  # the out-of-domain signal is shown beside it
+
+
+def test_why_lines_are_computed_and_keep_user_text_as_text():
+    """The §4.2 'why' captions come from the computed rows: a variant with unread words is named
+    with its pieces and its cosine against the match level; markdown in a variant stays text."""
+    at = page_app("clip")
+    at.run()
+    at.text_area(key="cl_variants").set_value("two goldfish\ntwo nemos\n[phish](http://example.com) two cats").run()
+    assert not at.exception
+    why = [c.value for c in at.caption if c.value.startswith("Why ")]
+    assert len(why) == 2, why
+    nemos, phish = why
+    assert "never read *nemos* (read as ne + mos: 2 of 2 pieces in no training caption)" in nemos
+    assert "does not work" in nemos and "so it matches 0% of them" in nemos
+    assert "*two goldfish*, every word of which it read" in nemos
+    assert "\\[phish\\]\\(http" in phish and "](http" not in phish  # escaped: no live link
+    assert at.text_area(key="cl_variants").value.startswith("two goldfish\ntwo nemos\n[phish]")

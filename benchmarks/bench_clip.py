@@ -161,9 +161,8 @@ def main(argv: list[str] | None = None) -> None:
             base = clip.evaluate_zero_shot(bundle, images, specs) if views > 1 else res
         if key != "more":
             feats[key] = images
-        trained_on = "classic" if domain == "classic" else "training"  # eval.json's name for the trained set
-        trained = key in (trained_on, "more") if domain == "wide" else key == trained_on
-        t = clip.accuracy_targets(key, trained_on)
+        t = clip.accuracy_targets(key, "classic" if domain == "classic" else "training")  # eval.json's set names
+        trained = t is clip.ACCURACY_TARGETS["trained"]  # the sets of the renderer it was trained on
         parts = [f"{a} {res.accuracy[a]:.2%} [1 view {base.accuracy[a]:.2%}]"
                  + (f" (target {t[a]:.0%}: {'PASS' if res.accuracy[a] >= t[a] else 'FAIL'})" if t else "")
                  for a in ("colour", "shape", "count")]

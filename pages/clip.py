@@ -88,8 +88,8 @@ def _goldfish_encoded(model_name: str, folder: str, seed: int) -> int:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _goldfish(model_name: str, folder: str, variants: tuple[str, ...], n_images: int, seed: int
-              ) -> tuple[list[dict], float, dict[str, list[str] | None]]:
-    """(rows, the match cosine, the tokenizer's pieces of each word the model never read)."""
+              ) -> tuple[list[dict], float, dict[str, list[tuple[str, bool]] | None]]:
+    """(rows, the match cosine, each unread word's tokenizer pieces: clip.word_pieces)."""
     b = _bundle(model_name, folder)
     _goldfish_encoded(model_name, folder, seed)
     s = clip.prompt_sensitivity(b, clip.goldfish_images(n_images, seed), list(variants))
@@ -328,6 +328,15 @@ def _sensitivity_panel(model_name: str) -> None:
         right.caption(line)
 
 
+def _read_as(pieces: list[tuple[str, bool]] | None) -> str:
+    """' (read as ne + mos: 2 of 2 pieces in no training caption)', or '' without pieces."""
+    if not pieces:
+        return ""
+    new = sum(not known for _, known in pieces)
+    return (f" (read as {' + '.join(p for p, _ in pieces)}: {new} of {len(pieces)} "
+            f"piece{'s' if len(pieces) > 1 else ''} in no training caption)")
+
+
 def _why_lines(recs: list[dict], min_cos: float, pieces: dict) -> list[str]:
     """Why each variant with a word the model never read works or not, from the computed rows
     (user text escaped: it is shown as text)."""
@@ -338,16 +347,7 @@ def _why_lines(recs: list[dict], min_cos: float, pieces: dict) -> list[str]:
         unread = list(dict.fromkeys(clip.unread_words(r["prompt"])))
         if not unread:
             continue
-
-        def read_as(w: str) -> str:
-            ps = pieces.get(w)
-            if not ps:
-                return ""
-            new = sum(not known for _, known in ps)
-            return (f" (read as {' + '.join(p for p, _ in ps)}: {new} of {len(ps)} piece{'s' if len(ps) > 1 else ''}"
-                    " in no training caption)")
-
-        words = ", ".join(f"*{ui.escape_markdown(w)}*{read_as(w)}" for w in unread)
+        words = ", ".join(f"*{ui.escape_markdown(w)}*{_read_as(pieces.get(w))}" for w in unread)
         line = (f"Why *{ui.escape_markdown(r['prompt'])}* {'works' if r['works'] else 'does not work'}: the tiny "
                 f"model never read {words}; a piece in no training caption keeps its random initial embedding. "
                 f"It ranks first on {r['win_rate']:.0%} of the scenes against the captions it competes with, with "
